@@ -1,0 +1,2 @@
+// Placeholder: the fake crosvm is being written.
+return 0;
