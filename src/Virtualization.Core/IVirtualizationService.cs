@@ -1,0 +1,31 @@
+namespace Virtualization.Core;
+
+/// <summary>
+/// Creates virtual machines and keeps track of them. Disposing the service stops every VM it created and returns
+/// only when none of their VMM processes is left.
+/// </summary>
+public interface IVirtualizationService : IAsyncDisposable
+{
+    /// <summary>
+    /// Validates <paramref name="config"/>, reserves a vsock CID and a private temporary folder, and returns the VM in
+    /// <see cref="VirtualMachineState.NotStarted"/>. Does not start it.
+    /// </summary>
+    /// <param name="config">What to run.</param>
+    /// <param name="consoleOutput">
+    /// Receives the guest console (the VMM's serial output) while the VM runs; not closed by the library.
+    /// <see langword="null"/> discards it.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the creation; nothing is left reserved.</param>
+    /// <returns>The new VM.</returns>
+    /// <exception cref="VirtualMachineConfigException">The configuration is invalid; nothing was reserved.</exception>
+    /// <exception cref="CidExhaustedException">Every CID of the configured range is in use.</exception>
+    /// <exception cref="ObjectDisposedException">The service was disposed.</exception>
+    Task<IVirtualMachine> CreateVmAsync(
+        VirtualMachineConfig config,
+        Stream? consoleOutput = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Every VM the service holds (not yet disposed), in any state.</summary>
+    /// <returns>A snapshot, ordered by CID.</returns>
+    IReadOnlyList<VirtualMachineDebugInfo> DebugListVms();
+}

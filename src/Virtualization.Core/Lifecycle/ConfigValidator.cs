@@ -1,0 +1,161 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Virtualization.Core.Lifecycle;
+
+/// <summary>
+/// Checks a configuration completely before anything is reserved, and returns it with every path made absolute
+/// (relative paths resolve against the current directory at create time, not at start time).
+/// </summary>
+internal static class ConfigValidator
+{
+    /// <summary>Validates <paramref name="config"/>.</summary>
+    /// <param name="config">The configuration to check.</param>
+    /// <param name="maxParamsLength">The longest kernel command line the VMM takes.</param>
+    /// <returns>The configuration with absolute paths.</returns>
+    /// <exception cref="VirtualMachineConfigException">Something is wrong; the exception names the field.</exception>
+    internal static VirtualMachineRawConfig Validate(VirtualMachineRawConfig config, int maxParamsLength)
+    {
+        if (config.Kernel is null && config.Bootloader is null)
+        {
+            throw new VirtualMachineConfigException(nameof(config.Kernel), "a VM needs either a Kernel or a Bootloader; neither is set.");
+        }
+
+        if (config.Bootloader is not null && (config.Kernel is not null || config.Initrd is not null))
+        {
+            throw new VirtualMachineConfigException(
+                nameof(config.Bootloader),
+                "a Bootloader loads the kernel from a disk: leave Kernel and Initrd unset, or remove the Bootloader.");
+        }
+
+        if (config.MemoryMib < 0)
+        {
+            throw new VirtualMachineConfigException(nameof(config.MemoryMib), $"must not be negative (was {config.MemoryMib}); use 0 for the VMM's default.");
+        }
+
+        if (config.CpuCount < 0)
+        {
+            throw new VirtualMachineConfigException(nameof(config.CpuCount), $"must not be negative (was {config.CpuCount}); use 0 for the VMM's default.");
+        }
+
+        if (config.Params is { } kernelParams)
+        {
+            ValidateParams(kernelParams, maxParamsLength);
+        }
+
+        if (config.Disks is null)
+        {
+            throw new VirtualMachineConfigException(nameof(config.Disks), "must not be null; use an empty list for a VM without disks.");
+        }
+
+        var disks = new DiskImage[config.Disks.Count];
+        for (int i = 0; i < disks.Length; i++)
+        {
+            disks[i] = ValidateDisk(config.Disks[i], $"Disks[{i}]");
+        }
+
+        return config with
+        {
+            Kernel = ReadableFile(config.Kernel, nameof(config.Kernel), writable: false),
+            Initrd = ReadableFile(config.Initrd, nameof(config.Initrd), writable: false),
+            Bootloader = ReadableFile(config.Bootloader, nameof(config.Bootloader), writable: false),
+            Disks = disks,
+        };
+    }
+
+    private static void ValidateParams(string kernelParams, int maxParamsLength)
+    {
+        for (int i = 0; i < kernelParams.Length; i++)
+        {
+            char c = kernelParams[i];
+            if (c < 0x20 || c > 0x7E)
+            {
+                throw new VirtualMachineConfigException(
+                    nameof(VirtualMachineRawConfig.Params),
+                    $"must be printable ASCII (0x20-0x7E); character {i} is U+{(int)c:X4}. Encode other data (for example as base64).");
+            }
+        }
+
+        if (kernelParams.Length > maxParamsLength)
+        {
+            throw new VirtualMachineConfigException(
+                nameof(VirtualMachineRawConfig.Params),
+                $"is {kernelParams.Length} bytes; the VMM takes at most {maxParamsLength} (the kernel command line is limited to 2048 bytes including what the VMM adds).");
+        }
+    }
+
+    private static DiskImage ValidateDisk(DiskImage? disk, string field)
+    {
+        if (disk is null)
+        {
+            throw new VirtualMachineConfigException(field, "must not be null.");
+        }
+
+        IReadOnlyList<Partition> partitions = disk.Partitions ?? [];
+        bool hasImage = disk.Image is not null;
+        bool hasPartitions = partitions.Count > 0;
+        if (hasImage == hasPartitions)
+        {
+            throw new VirtualMachineConfigException(
+                field,
+                hasImage
+                    ? "has both an Image and Partitions; give exactly one."
+                    : "has neither an Image nor Partitions; give exactly one.");
+        }
+
+        if (hasImage)
+        {
+            return disk with { Image = ReadableFile(disk.Image, field + ".Image", disk.Writable), Partitions = [] };
+        }
+
+        throw new VirtualMachineConfigException(
+            field + ".Partitions",
+            "composite disks from partitions are not supported yet; build the disk image yourself and pass it as Image.");
+    }
+
+    private static string? ReadableFile(string? path, string field, bool writable)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        if (path.Length == 0 || path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new VirtualMachineConfigException(field, "is not a valid path.");
+        }
+
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new VirtualMachineConfigException(field, $"'{full}' is a directory, not a file.");
+        }
+
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle(full, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new VirtualMachineConfigException(field, $"'{full}' does not exist.", e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new VirtualMachineConfigException(field, $"'{full}' does not exist.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new VirtualMachineConfigException(
+                field, $"'{full}' cannot be opened for {(writable ? "reading and writing" : "reading")}: permission denied.", e);
+        }
+        catch (IOException e)
+        {
+            throw new VirtualMachineConfigException(field, $"'{full}' cannot be opened: {e.Message}", e);
+        }
+
+        return full;
+    }
+
+    /// <summary>The UTF-8 length of a string (paths in socket addresses are bytes).</summary>
+    internal static int Utf8Length(string value) => Encoding.UTF8.GetByteCount(value);
+}

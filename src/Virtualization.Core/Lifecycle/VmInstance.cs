@@ -1,0 +1,442 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Lifecycle;
+
+/// <summary>
+/// One VM's state machine: NotStarted{config} → Launching → Running{process} → Dead (a failed start is Dead with
+/// <see cref="DeathReason.StartFailed"/>). Every transition happens under <see cref="_gate"/>, in short sections that
+/// never do I/O or call user code; callbacks go through the <see cref="CallbackDispatcher"/>.
+/// </summary>
+[DebuggerDisplay("CID {Cid}, {_phase}")]
+internal sealed class VmInstance : IVirtualMachine
+{
+    private readonly Lock _gate = new();
+    private readonly VirtualizationService _service;
+    private readonly IVmmRunner _runner;
+    private readonly VmmLaunchRequest _launch;
+    private readonly CidLease _cidLease;
+    private readonly ILogger _logger;
+    private readonly CallbackDispatcher _dispatcher;
+    private readonly List<CallbackRegistration> _callbacks = [];
+    private readonly TaskCompletionSource<DeathReason> _death = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeSpan _stopGracePeriod;
+    private readonly TimeSpan _startTimeout;
+
+    private Phase _phase = Phase.NotStarted;
+    private IVmmProcess? _process;
+    private bool _killRequested;
+    private bool _disposed;
+
+    // Read without the lock (State never blocks); written only under it.
+    private volatile StateBox _state = StateBox.NotStarted;
+
+    internal VmInstance(
+        VirtualizationService service,
+        IVmmRunner runner,
+        VmmLaunchRequest launch,
+        CidLease cidLease,
+        VirtualizationServiceOptions options,
+        ILogger logger)
+    {
+        _service = service;
+        _runner = runner;
+        _launch = launch;
+        _cidLease = cidLease;
+        _logger = logger;
+        _stopGracePeriod = options.StopGracePeriod;
+        _startTimeout = options.StartTimeout;
+        _dispatcher = new CallbackDispatcher(logger, launch.Cid);
+        CreatedAt = DateTimeOffset.UtcNow;
+    }
+
+    private enum Phase
+    {
+        NotStarted,
+        Launching,
+        Running,
+        Dead,
+    }
+
+    /// <inheritdoc/>
+    public int Cid => _launch.Cid;
+
+    /// <inheritdoc/>
+    public VirtualMachineState State => _state.State;
+
+    /// <inheritdoc/>
+    public DeathReason? DeathReason => _state.Reason;
+
+    /// <summary>The VM's private folder.</summary>
+    internal string TemporaryDirectory => _launch.TemporaryDirectory;
+
+    /// <summary>When the VM was created.</summary>
+    internal DateTimeOffset CreatedAt { get; }
+
+    /// <summary>A snapshot for <see cref="IVirtualizationService.DebugListVms"/>.</summary>
+    internal VirtualMachineDebugInfo DebugInfo
+    {
+        get
+        {
+            lock (_gate)
+            {
+                int? pid = _phase is Phase.Launching or Phase.Running ? _process?.ProcessId : null;
+                return new VirtualMachineDebugInfo(Cid, _state.State, TemporaryDirectory, pid, CreatedAt);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public IDisposable RegisterCallback(IVirtualMachineCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var registration = new CallbackRegistration(this, callback);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _callbacks.Add(registration);
+            if (_state.Reason is { } reason)
+            {
+                // Already dead: this registration gets its OnDied now (others got theirs at death).
+                EnqueueLocked(registration, nameof(IVirtualMachineCallback.OnDied), cb => cb.OnDied(Cid, reason));
+            }
+        }
+
+        return registration;
+    }
+
+    /// <inheritdoc/>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            switch (_phase)
+            {
+                case Phase.NotStarted:
+                    _phase = Phase.Launching;
+                    _state = StateBox.Starting;
+                    break;
+                case Phase.Launching:
+                    throw new InvalidOperationException($"VM with CID {Cid} is already being started by another call.");
+                case Phase.Running:
+                    throw new InvalidOperationException($"VM with CID {Cid} was already started; a VM starts only once.");
+                default:
+                    throw new InvalidOperationException(
+                        $"VM with CID {Cid} is dead ({_state.Reason}) and cannot be started; create a new VM.");
+            }
+        }
+
+        IVmmProcess process;
+        try
+        {
+            process = await _runner.LaunchAsync(_launch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.VmStartFailed(_logger, Cid, e);
+            bool cancelled = e is OperationCanceledException;
+            await DieAsync(cancelled ? Core.DeathReason.Killed : Core.DeathReason.StartFailed, exitCode: null).ConfigureAwait(false);
+            if (cancelled || e is VirtualMachineStartException)
+            {
+                throw;
+            }
+
+            throw new VirtualMachineStartException(
+                $"Could not launch {_runner.Name} for VM with CID {Cid}: {e.Message}", null, string.Empty, e);
+        }
+
+        bool killNow;
+        lock (_gate)
+        {
+            _process = process;
+            killNow = _killRequested;
+        }
+
+        // From here on the monitor owns the VM's death: every exit path ends in it.
+        _ = MonitorAsync(process);
+        if (killNow)
+        {
+            process.Kill();
+        }
+
+        try
+        {
+            await process.WaitUntilReadyAsync(_startTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.VmStartFailed(_logger, Cid, e);
+            if (e is OperationCanceledException)
+            {
+                Kill(); // The caller gave up: the VM dies as Killed.
+            }
+            else
+            {
+                process.Kill(); // Timeout or early exit: the monitor reports StartFailed.
+            }
+
+            await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+            if (e is not OperationCanceledException && KilledByRequest())
+            {
+                throw KilledWhileStarting(e);
+            }
+
+            throw;
+        }
+
+        bool killedMeanwhile;
+        lock (_gate)
+        {
+            killedMeanwhile = _killRequested || _phase != Phase.Launching;
+            if (!killedMeanwhile)
+            {
+                _phase = Phase.Running;
+            }
+        }
+
+        if (killedMeanwhile)
+        {
+            await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+            throw KilledWhileStarting(null);
+        }
+
+        Log.VmStarted(_logger, Cid, process.ProcessId);
+    }
+
+    /// <inheritdoc/>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        IVmmProcess? process;
+        lock (_gate)
+        {
+            process = _phase == Phase.Running ? _process : null;
+        }
+
+        if (process is null)
+        {
+            // Not running: a VM that never started (or is still launching) is killed; a dead one stays dead.
+            Kill();
+            await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
+        Log.Stopping(_logger, Cid, _stopGracePeriod);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(_stopGracePeriod);
+        try
+        {
+            await process.RequestStopAsync(grace.Token).ConfigureAwait(false);
+            await WaitForDeathAsync(grace.Token).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            // Grace period over, or the caller gave up waiting: kill below.
+        }
+#pragma warning disable CA1031 // A failed graceful request only means we kill sooner; it is logged.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.StopRequestError(_logger, Cid, e);
+        }
+
+        Kill();
+        await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public void Kill()
+    {
+        IVmmProcess? process = null;
+        bool dieWithoutProcess = false;
+        Task? delivered = null;
+        lock (_gate)
+        {
+            switch (_phase)
+            {
+                case Phase.NotStarted:
+                    _killRequested = true;
+                    dieWithoutProcess = true;
+                    delivered = MarkDeadLocked(Core.DeathReason.Killed);
+                    break;
+                case Phase.Launching:
+                case Phase.Running:
+                    if (_killRequested)
+                    {
+                        return;
+                    }
+
+                    _killRequested = true;
+                    process = _process; // Null while launching: StartAsync kills it once it exists.
+                    break;
+                default:
+                    return;
+            }
+        }
+
+        Log.Killing(_logger, Cid);
+        if (dieWithoutProcess)
+        {
+            Log.VmDied(_logger, Cid, Core.DeathReason.Killed, null);
+            _ = FinishDeathAsync(delivered!);
+        }
+
+        process?.Kill();
+    }
+
+    /// <inheritdoc/>
+    public Task<DeathReason> WaitForDeathAsync(CancellationToken cancellationToken = default) =>
+        _death.Task.WaitAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(port);
+        throw new NotSupportedException(
+            "ConnectVsockAsync is not available yet: the native AF_VSOCK layer is a separate work item (issue 3).");
+    }
+
+    /// <summary>Kills the VM if it runs, waits for its death and cleanup, and removes it from the service.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        Kill();
+        await _death.Task.ConfigureAwait(false);
+        _service.Forget(this);
+    }
+
+    /// <summary>Moves the payload state forward (Starting → Started → Ready → Finished); backward moves are refused.</summary>
+    /// <returns>False when the VM is not running or the move is not forward.</returns>
+    internal bool TryAdvancePayloadState(VirtualMachineState next)
+    {
+        lock (_gate)
+        {
+            if (_phase is not (Phase.Launching or Phase.Running)
+                || next is < VirtualMachineState.Started or > VirtualMachineState.Finished
+                || next <= _state.State)
+            {
+                return false;
+            }
+
+            _state = new StateBox(next, null);
+            return true;
+        }
+    }
+
+    /// <summary>Removes a registration (called by its Dispose).</summary>
+    internal void Unregister(CallbackRegistration registration)
+    {
+        lock (_gate)
+        {
+            _callbacks.Remove(registration);
+        }
+    }
+
+    private async Task MonitorAsync(IVmmProcess process)
+    {
+        VmmExit exit = await process.Exited.ConfigureAwait(false);
+        DeathReason reason;
+        lock (_gate)
+        {
+            reason = _killRequested ? Core.DeathReason.Killed
+                : _phase == Phase.Launching ? Core.DeathReason.StartFailed
+                : exit.Reason;
+        }
+
+        await DieAsync(reason, exit.ExitCode).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one way to die: state Dead under the lock, then OnDied to every callback (no lock held), then the folder is
+    /// deleted and the CID released, then <see cref="WaitForDeathAsync"/> completes. Never throws.
+    /// </summary>
+    private async Task DieAsync(DeathReason reason, int? exitCode)
+    {
+        Task? delivered;
+        lock (_gate)
+        {
+            delivered = MarkDeadLocked(reason);
+        }
+
+        if (delivered is not null)
+        {
+            Log.VmDied(_logger, Cid, reason, exitCode);
+            await FinishDeathAsync(delivered).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The transition to Dead; queues OnDied for every callback.</summary>
+    /// <returns>Completes when OnDied was delivered; null if the VM was already dead.</returns>
+    private Task? MarkDeadLocked(DeathReason reason)
+    {
+        if (_phase == Phase.Dead)
+        {
+            return null;
+        }
+
+        _phase = Phase.Dead;
+        _state = new StateBox(VirtualMachineState.Dead, reason);
+        Task delivered = Task.CompletedTask;
+        foreach (CallbackRegistration registration in _callbacks)
+        {
+            delivered = EnqueueLocked(registration, nameof(IVirtualMachineCallback.OnDied), cb => cb.OnDied(Cid, reason));
+        }
+
+        return delivered;
+    }
+
+    /// <summary>After death: waits for OnDied delivery, deletes the folder, releases the CID. Never throws.</summary>
+    private async Task FinishDeathAsync(Task delivered)
+    {
+        await delivered.ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(TemporaryDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+#pragma warning disable CA1031 // Cleanup failure is logged; the VM is dead either way.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.TemporaryDirectoryNotDeleted(_logger, Cid, TemporaryDirectory, e);
+        }
+
+        _cidLease.Dispose();
+        _death.TrySetResult(_state.Reason ?? Core.DeathReason.Unknown);
+    }
+
+    private bool KilledByRequest()
+    {
+        lock (_gate)
+        {
+            return _killRequested;
+        }
+    }
+
+    private InvalidOperationException KilledWhileStarting(Exception? inner) =>
+        new($"VM with CID {Cid} was killed while it was starting; it is dead.", inner);
+
+    private Task EnqueueLocked(CallbackRegistration registration, string name, Action<IVirtualMachineCallback> call) =>
+        _dispatcher.Enqueue(name, () =>
+        {
+            if (registration.IsActive)
+            {
+                call(registration.Callback);
+            }
+        });
+
+    /// <summary>The public state and death reason, swapped as one immutable object so readers never tear.</summary>
+    private sealed record StateBox(VirtualMachineState State, DeathReason? Reason)
+    {
+        internal static readonly StateBox NotStarted = new(VirtualMachineState.NotStarted, null);
+        internal static readonly StateBox Starting = new(VirtualMachineState.Starting, null);
+    }
+}

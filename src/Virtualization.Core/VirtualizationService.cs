@@ -1,0 +1,221 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Virtualization.Core.Crosvm;
+using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core;
+
+/// <summary>
+/// Creates and tracks virtual machines run by a VMM process (crosvm). Thread-safe. Dispose it to stop every VM it
+/// created.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var service = new VirtualizationService();
+/// await using IVirtualMachine vm = await service.CreateVmAsync(
+///     new VirtualMachineRawConfig { Kernel = "vmlinuz", Initrd = "initramfs.cpio.gz", Params = "quiet" },
+///     Console.OpenStandardOutput());
+/// await vm.StartAsync();
+/// DeathReason reason = await vm.WaitForDeathAsync();
+/// </code>
+/// </example>
+public sealed class VirtualizationService : IVirtualizationService
+{
+    /// <summary>Unix socket paths hold at most 107 bytes; the VMM's control socket lives in the VM's folder.</summary>
+    private const int MaxSocketPathLength = 107;
+
+    private readonly Lock _gate = new();
+    private readonly SortedDictionary<int, VmInstance> _vms = [];
+    private readonly VirtualizationServiceOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly IVmmRunner _runner;
+    private readonly CidAllocator _cids;
+    private bool _disposed;
+
+    /// <summary>Creates a service.</summary>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
+    /// <param name="loggerFactory">Where logs go; <see langword="null"/> for none.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public VirtualizationService(VirtualizationServiceOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _options = options ?? new VirtualizationServiceOptions();
+        ValidateOptions(_options);
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger("Virtualization.Core");
+        _runner = CreateRunner(_options);
+        _cids = new CidAllocator(_options.CidLockDirectory, _options.FirstGuestCid, _options.LastGuestCid);
+        if (!ProcessWrapper.HasParentDeathSignal)
+        {
+            Log.NoParentDeathSignal(_logger);
+        }
+    }
+
+    /// <summary>The settings this service runs with.</summary>
+    public VirtualizationServiceOptions Options => _options;
+
+    /// <inheritdoc/>
+    public Task<IVirtualMachine> CreateVmAsync(
+        VirtualMachineConfig config,
+        Stream? consoleOutput = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        if (config is not VirtualMachineRawConfig raw)
+        {
+            throw new VirtualMachineConfigException(nameof(config), $"{config.GetType().Name} is not supported; use VirtualMachineRawConfig.");
+        }
+
+        if (consoleOutput is { CanWrite: false })
+        {
+            throw new ArgumentException("The console output stream must be writable.", nameof(consoleOutput));
+        }
+
+        // Everything is validated before anything is reserved: bad input leaves nothing behind.
+        VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength);
+        _runner.Validate(validated);
+
+        CidLease lease = _cids.Allocate();
+        string? folder = null;
+        try
+        {
+            folder = CreateVmFolder(lease.Cid);
+            var disks = validated.Disks.Select(d => new VmmDisk(d.Image!, d.Writable)).ToArray();
+            ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
+            var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
+            var vm = new VmInstance(this, _runner, launch, lease, _options, logger);
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                _vms.Add(vm.Cid, vm);
+            }
+
+            Log.VmCreated(_logger, vm.Cid, folder);
+            return Task.FromResult<IVirtualMachine>(vm);
+        }
+        catch
+        {
+            if (folder is not null)
+            {
+                TryDeleteFolder(folder);
+            }
+
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<VirtualMachineDebugInfo> DebugListVms()
+    {
+        VmInstance[] vms;
+        lock (_gate)
+        {
+            vms = [.. _vms.Values];
+        }
+
+        return [.. vms.Select(vm => vm.DebugInfo)];
+    }
+
+    /// <summary>Stops every VM (gracefully, then killing after the grace period) and waits until none is left.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        VmInstance[] vms;
+        lock (_gate)
+        {
+            _disposed = true;
+            vms = [.. _vms.Values];
+        }
+
+        await Task.WhenAll(vms.Select(vm => vm.StopAsync())).ConfigureAwait(false);
+        await Task.WhenAll(vms.Select(vm => vm.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    /// <summary>Called by a VM when it is disposed.</summary>
+    internal void Forget(VmInstance vm)
+    {
+        lock (_gate)
+        {
+            _vms.Remove(vm.Cid);
+        }
+    }
+
+#pragma warning disable CA1859 // The QEMU runner joins crosvm behind the same interface.
+    private static IVmmRunner CreateRunner(VirtualizationServiceOptions options) => new CrosvmRunner(options.CrosvmPath);
+#pragma warning restore CA1859
+
+    private static void ValidateOptions(VirtualizationServiceOptions options)
+    {
+        // CIDs 0-2 are the hypervisor, local and host; u32 max is "any".
+        if (options.FirstGuestCid < 3 || options.LastGuestCid < options.FirstGuestCid)
+        {
+            throw new ArgumentException(
+                $"Guest CIDs must satisfy 3 <= FirstGuestCid <= LastGuestCid (got {options.FirstGuestCid}..{options.LastGuestCid}).",
+                nameof(options));
+        }
+
+        if (string.IsNullOrWhiteSpace(options.CrosvmPath))
+        {
+            throw new ArgumentException("CrosvmPath must name the crosvm executable.", nameof(options));
+        }
+
+        if (options.StopGracePeriod < TimeSpan.Zero || options.StartTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("StopGracePeriod must not be negative and StartTimeout must be positive.", nameof(options));
+        }
+
+        string longestSocket = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "vm-" + options.LastGuestCid, "qmp.sock.");
+        if (ConfigValidator.Utf8Length(longestSocket) > MaxSocketPathLength)
+        {
+            throw new ArgumentException(
+                $"TemporaryDirectory '{options.TemporaryDirectory}' is too long: the VMM's control socket in it would exceed the "
+                + $"{MaxSocketPathLength}-byte limit of Unix socket paths. Use a shorter folder.",
+                nameof(options));
+        }
+    }
+
+    private string CreateVmFolder(int cid)
+    {
+        string root = Path.GetFullPath(_options.TemporaryDirectory);
+        if (!Directory.Exists(root))
+        {
+            Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        string folder = Path.Combine(root, "vm-" + cid.ToString(CultureInfo.InvariantCulture));
+
+        // We hold the CID's lock, so a folder of that name was left by a VM whose process died: reclaim it.
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return folder;
+    }
+
+    private void TryDeleteFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (IOException e)
+        {
+            Log.TemporaryDirectoryNotDeleted(_logger, -1, folder, e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            Log.TemporaryDirectoryNotDeleted(_logger, -1, folder, e);
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}

@@ -1,0 +1,49 @@
+using Virtualization.Core.Interop;
+
+namespace Virtualization.Core;
+
+/// <summary>Settings of a <see cref="VirtualizationService"/>. Immutable once the service is created.</summary>
+public sealed record VirtualizationServiceOptions
+{
+    /// <summary>The crosvm executable: a path, or a name looked up on <c>PATH</c>. Default <c>crosvm</c>.</summary>
+    public string CrosvmPath { get; init; } = "crosvm";
+
+    /// <summary>
+    /// Root of the per-VM temporary folders (<c>&lt;root&gt;/vm-&lt;cid&gt;</c>). Default:
+    /// <c>$XDG_RUNTIME_DIR/virtualization-core</c>, else <c>&lt;temp&gt;/virtualization-core-&lt;uid&gt;</c>. Created with mode 0700.
+    /// Keep it short: the VMM's control socket lives there and Unix socket paths are limited to 107 bytes.
+    /// </summary>
+    public string TemporaryDirectory { get; init; } = DefaultTemporaryDirectory();
+
+    /// <summary>
+    /// Folder of the per-CID lock files that keep CIDs unique across every process on the host that uses this library.
+    /// Default <c>&lt;temp&gt;/virtualization-core-cids</c> (shared by all users, sticky and world-writable).
+    /// </summary>
+    public string CidLockDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "virtualization-core-cids");
+
+    /// <summary>The first guest CID handed out. Default 10 (lower CIDs are reserved for the host).</summary>
+    public int FirstGuestCid { get; init; } = 10;
+
+    /// <summary>The last guest CID handed out. Default 65535.</summary>
+    public int LastGuestCid { get; init; } = 65535;
+
+    /// <summary>How long <see cref="IVirtualMachine.StopAsync"/> waits for a graceful exit before killing. Default 5 s.</summary>
+    public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long <see cref="IVirtualMachine.StartAsync"/> waits for the VMM to come up (its control socket to appear)
+    /// before killing it and failing. Default 30 s.
+    /// </summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    private static string DefaultTemporaryDirectory()
+    {
+        string? runtimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (!string.IsNullOrEmpty(runtimeDir) && Directory.Exists(runtimeDir))
+        {
+            return Path.Combine(runtimeDir, "virtualization-core");
+        }
+
+        return Path.Combine(Path.GetTempPath(), $"virtualization-core-{Interop.Interop.GetEUid()}");
+    }
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+
+namespace Virtualization.Core.Vmm;
+
+/// <summary>
+/// The one thread (per process) that forks VMM processes. A VMM is launched with <c>PR_SET_PDEATHSIG</c> so it dies
+/// with its host, and Linux sends that signal when the <em>thread</em> that forked it exits. Forking from a thread-pool
+/// thread would kill the VMM whenever the pool retires that thread; this thread lives as long as the process.
+/// </summary>
+internal static class SpawnThread
+{
+    private static readonly BlockingCollection<Action> s_work = CreateThread();
+
+    /// <summary>Runs <paramref name="spawn"/> on the spawn thread.</summary>
+    /// <typeparam name="T">What <paramref name="spawn"/> returns.</typeparam>
+    /// <param name="spawn">The work: keep it short (a fork and exec).</param>
+    /// <returns>The result of <paramref name="spawn"/>, or its exception.</returns>
+    internal static Task<T> RunAsync<T>(Func<T> spawn)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        s_work.Add(() =>
+        {
+            try
+            {
+                completion.SetResult(spawn());
+            }
+#pragma warning disable CA1031 // The exception is handed to the caller.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                completion.SetException(e);
+            }
+        });
+        return completion.Task;
+    }
+
+    /// <summary>The managed id of the spawn thread (for tests).</summary>
+    internal static int ManagedThreadId { get; private set; }
+
+    private static BlockingCollection<Action> CreateThread()
+    {
+        var work = new BlockingCollection<Action>();
+        var thread = new Thread(() =>
+        {
+            ManagedThreadId = Environment.CurrentManagedThreadId;
+            foreach (Action item in work.GetConsumingEnumerable())
+            {
+                item();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Virtualization.Core VMM spawner",
+        };
+        thread.Start();
+        return work;
+    }
+}

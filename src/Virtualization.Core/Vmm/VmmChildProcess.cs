@@ -1,0 +1,144 @@
+using System.ComponentModel;
+using Medallion.Shell;
+using Microsoft.Extensions.Logging;
+using Virtualization.Core.Lifecycle;
+
+namespace Virtualization.Core.Vmm;
+
+/// <summary>
+/// A VMM process launched through MedallionShell: in its own session and process group (crosvm kills its whole group
+/// on exit), with <c>PR_SET_PDEATHSIG=SIGKILL</c> so it dies with the host process, forked from the
+/// <see cref="SpawnThread"/>. stdout (the guest console) is copied to a caller's stream or discarded as it arrives;
+/// stderr goes to the logger line by line and its tail is kept for error messages. Nothing is buffered without bound.
+/// </summary>
+internal sealed class VmmChildProcess
+{
+    private readonly Command _command;
+    private readonly ILogger _logger;
+    private readonly int _cid;
+    private readonly OutputTail _stderrTail = new();
+    private int _killSent;
+
+    private VmmChildProcess(Command command, Stream? consoleOutput, ILogger logger, int cid)
+    {
+        _command = command;
+        _logger = logger;
+        _cid = cid;
+        ProcessId = command.ProcessId;
+
+        // EOF on the guest's serial input: nobody types into it.
+        command.StandardInput.Dispose();
+        Task console = consoleOutput is null
+            ? DiscardAsync(command)
+            : command.StandardOutput.PipeToAsync(consoleOutput, leaveReaderOpen: false, leaveStreamOpen: true);
+        Task stderr = PumpStandardErrorAsync();
+        Exited = WaitForExitAsync(console, stderr);
+    }
+
+    /// <summary>The VMM's process id (also its process group and session id).</summary>
+    internal int ProcessId { get; }
+
+    /// <summary>
+    /// Completes with the exit code (128 + n when killed by signal n) once the process has exited and its output has
+    /// been drained. Never faults.
+    /// </summary>
+    internal Task<int> Exited { get; }
+
+    /// <summary>Whether <see cref="Kill"/> was called.</summary>
+    internal bool KillRequested => Volatile.Read(ref _killSent) != 0;
+
+    /// <summary>The last lines the process wrote to stderr.</summary>
+    internal string StandardErrorTail => _stderrTail.ToString();
+
+    /// <summary>
+    /// Launches <paramref name="executable"/> with <paramref name="arguments"/> (an argv array, never a shell line).
+    /// </summary>
+    /// <exception cref="VirtualMachineStartException">The process could not be launched.</exception>
+    internal static async Task<VmmChildProcess> StartAsync(
+        string executable,
+        IReadOnlyList<string> arguments,
+        Stream? consoleOutput,
+        ILogger logger,
+        int cid)
+    {
+        string resolved = ExecutableResolver.Resolve(executable);
+        List<string> argv = ProcessWrapper.Wrap(resolved, arguments, out string program);
+        Log.LaunchingVmm(logger, cid, resolved, string.Join(' ', arguments));
+        try
+        {
+            return await SpawnThread.RunAsync(() =>
+            {
+                Command command = Command.Run(program, [], options => options
+                    .ThrowOnError(false)
+                    .DisposeOnExit(true)
+                    .StartInfo(startInfo =>
+                    {
+                        startInfo.Arguments = string.Empty;
+                        startInfo.ArgumentList.Clear();
+                        foreach (string argument in argv)
+                        {
+                            startInfo.ArgumentList.Add(argument);
+                        }
+                    }));
+                return new VmmChildProcess(command, consoleOutput, logger, cid);
+            }).ConfigureAwait(false);
+        }
+        catch (Win32Exception e)
+        {
+            throw new VirtualMachineStartException(
+                $"Could not launch '{resolved}': {e.Message}. Check that it exists and is executable.", null, string.Empty, e);
+        }
+    }
+
+    /// <summary>
+    /// Sends SIGKILL to the VMM's process group (the VMM and anything it forked). Safe to call more than once and after
+    /// exit.
+    /// </summary>
+    internal void Kill()
+    {
+        Interlocked.Exchange(ref _killSent, 1);
+        if (Exited.IsCompleted)
+        {
+            return;
+        }
+
+        // The group id equals the pid once setsid ran; in the instant before it, signal the process itself.
+        if (Interop.Interop.Kill(-ProcessId, Interop.Interop.SIGKILL) != 0)
+        {
+            _ = Interop.Interop.Kill(ProcessId, Interop.Interop.SIGKILL);
+        }
+    }
+
+    private static async Task DiscardAsync(Command command)
+    {
+        // Read and drop: a VMM that writes to a pipe nobody drains would block its vCPU.
+        command.StandardOutput.Discard();
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private async Task PumpStandardErrorAsync()
+    {
+        while (await _command.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
+        {
+            _stderrTail.Add(line);
+            Log.VmmStandardError(_logger, _cid, line);
+        }
+    }
+
+    private async Task<int> WaitForExitAsync(Task console, Task stderr)
+    {
+        CommandResult result = await _command.Task.ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(console, stderr).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A failing console sink must not hide the VM's death; it is logged.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.ConsoleCopyFailed(_logger, _cid, e);
+        }
+
+        return result.ExitCode;
+    }
+}
