@@ -39,8 +39,14 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
     /// <param name="loggerFactory">Where logs go; <see langword="null"/> for none.</param>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="PlatformNotSupportedException">The host is not Linux.</exception>
     public VirtualizationService(VirtualizationServiceOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Virtualization.Core runs VMs on Linux hosts only.");
+        }
+
         _options = options ?? new VirtualizationServiceOptions();
         ValidateOptions(_options);
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
@@ -134,6 +140,9 @@ public sealed class VirtualizationService : IVirtualizationService
         await Task.WhenAll(vms.Select(vm => vm.StopAsync())).ConfigureAwait(false);
         await Task.WhenAll(vms.Select(vm => vm.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
+
+    /// <summary>How many CIDs this service holds now (tests check that none leak).</summary>
+    internal int HeldCidCount => _cids.HeldCount;
 
     /// <summary>Called by a VM when it is disposed.</summary>
     internal void Forget(VmInstance vm)

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+
+namespace Virtualization.Core.Tests.Infrastructure;
+
+/// <summary>
+/// One test's private world: a service over the fake crosvm with its own temp and CID-lock folders and a log. On
+/// dispose it disposes the service and asserts that nothing leaked: no VM folder, no CID held, no VMM process alive.
+/// </summary>
+internal sealed class TestHarness : IAsyncDisposable
+{
+    private readonly List<int> _pids = [];
+
+    public TestHarness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null)
+    {
+        Root = Directory.CreateTempSubdirectory("vct-").FullName;
+        Options = new VirtualizationServiceOptions
+        {
+            CrosvmPath = TestPaths.FakeCrosvm,
+            TemporaryDirectory = Path.Combine(Root, "vms"),
+            CidLockDirectory = Path.Combine(Root, "cids"),
+            StopGracePeriod = TimeSpan.FromSeconds(5),
+            StartTimeout = TimeSpan.FromSeconds(20),
+        };
+        if (configure is not null)
+        {
+            Options = configure(Options);
+        }
+
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
+        Service = new VirtualizationService(Options, LoggerFactory);
+    }
+
+    public string Root { get; }
+
+    public VirtualizationServiceOptions Options { get; }
+
+    public ListLogger Log { get; } = new();
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public VirtualizationService Service { get; }
+
+    /// <summary>A kernel file for <paramref name="scenario"/> (default: run until stopped).</summary>
+    public string Kernel(FakeScenario? scenario = null) =>
+        (scenario ?? new FakeScenario()).WriteKernel(Path.Combine(Root, $"kernel-{Guid.NewGuid():N}"));
+
+    /// <summary>A file with some content, for initrd/disk paths.</summary>
+    public string File(string name, int size = 4096)
+    {
+        string path = Path.Combine(Root, name);
+        System.IO.File.WriteAllBytes(path, new byte[size]);
+        return path;
+    }
+
+    public VirtualMachineRawConfig Config(FakeScenario? scenario = null) => new() { Kernel = Kernel(scenario) };
+
+    public async Task<IVirtualMachine> CreateAsync(FakeScenario? scenario = null, Stream? console = null) =>
+        await Service.CreateVmAsync(Config(scenario), console);
+
+    /// <summary>Creates and starts a VM, remembering its VMM pid for the leak check.</summary>
+    public async Task<IVirtualMachine> StartAsync(FakeScenario? scenario = null, Stream? console = null)
+    {
+        IVirtualMachine vm = await CreateAsync(scenario, console);
+        await vm.StartAsync();
+        TrackPid(vm);
+        return vm;
+    }
+
+    public int? ProcessIdOf(IVirtualMachine vm) => Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid)?.ProcessId;
+
+    public void TrackPid(IVirtualMachine vm)
+    {
+        if (ProcessIdOf(vm) is { } pid)
+        {
+            lock (_pids)
+            {
+                _pids.Add(pid);
+            }
+        }
+    }
+
+    /// <summary>Asserts that nothing is left: called at the end of every test.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        string vms = Options.TemporaryDirectory;
+        (Directory.Exists(vms) ? Directory.GetDirectories(vms) : []).Should().BeEmpty("no VM folder may outlive the service");
+        Service.HeldCidCount.Should().Be(0, "every CID is released");
+        Service.DebugListVms().Should().BeEmpty();
+        int[] pids;
+        lock (_pids)
+        {
+            pids = [.. _pids];
+        }
+
+        pids.Where(ProcessProbe.IsAlive).Should().BeEmpty("no VMM process may outlive the service");
+        LoggerFactory.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+}

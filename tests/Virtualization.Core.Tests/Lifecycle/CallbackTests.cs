@@ -1,0 +1,127 @@
+using Microsoft.Extensions.Logging;
+using Virtualization.Core.Tests.Infrastructure;
+
+namespace Virtualization.Core.Tests.Lifecycle;
+
+public sealed class CallbackTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task RegisterCallback_OnDeadVm_DeliversOnDiedAtOnce()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+
+        var late = new RecordingCallback();
+        vm.RegisterCallback(late);
+
+        (await late.Died).Should().Be(DeathReason.Killed);
+        late.Events.Should().Equal("died:Killed");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task ThrowingCallback_IsLogged_AndOthersStillRunInOrder()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var first = new RecordingCallback { OnDiedAction = () => order.Enqueue(1) };
+        var thrower = new RecordingCallback { OnDiedAction = () => { order.Enqueue(2); throw new InvalidOperationException("boom from callback"); } };
+        var third = new RecordingCallback { OnDiedAction = () => order.Enqueue(3) };
+        vm.RegisterCallback(first);
+        vm.RegisterCallback(thrower);
+        vm.RegisterCallback(third);
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+
+        order.Should().Equal(1, 2, 3);
+        (await third.Died).Should().Be(DeathReason.Killed);
+        h.Log.Entries.Should().Contain(e => e.Level == LogLevel.Error && e.Exception != null && e.Exception.Message == "boom from callback");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Callbacks_AreNotInvokedConcurrently_AndNotUnderTheVmLock()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        int inside = 0;
+        int overlaps = 0;
+        VirtualMachineState seenState = VirtualMachineState.NotStarted;
+        var callbacks = Enumerable.Range(0, 10).Select(_ => new RecordingCallback
+        {
+            OnDiedAction = () =>
+            {
+                if (Interlocked.Increment(ref inside) > 1)
+                {
+                    Interlocked.Increment(ref overlaps);
+                }
+
+                // Calling back into the VM from a callback must not deadlock (no lock is held).
+                seenState = vm.State;
+                h.Service.DebugListVms().Should().NotBeNull();
+                Interlocked.Decrement(ref inside);
+            },
+        }).ToList();
+        callbacks.ForEach(c => vm.RegisterCallback(c));
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+
+        overlaps.Should().Be(0);
+        seenState.Should().Be(VirtualMachineState.Dead, "the state is Dead before OnDied is delivered");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task UnregisteredCallback_GetsNothing()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        var kept = new RecordingCallback();
+        var dropped = new RecordingCallback();
+        vm.RegisterCallback(kept);
+        vm.RegisterCallback(dropped).Dispose();
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+
+        (await kept.Died).Should().Be(DeathReason.Killed);
+        dropped.Events.Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task DisposedVm_RejectsUse_ButStateStaysReadable()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        await vm.DisposeAsync();
+        await vm.DisposeAsync();
+
+        vm.State.Should().Be(VirtualMachineState.Dead);
+        Action register = () => vm.RegisterCallback(new RecordingCallback());
+        register.Should().Throw<ObjectDisposedException>();
+        Func<Task> start = () => vm.StartAsync();
+        await start.Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadState_MovesForwardOnly()
+    {
+        await using var h = new TestHarness();
+        var vm = (Virtualization.Core.Lifecycle.VmInstance)await h.StartAsync();
+
+        vm.TryAdvancePayloadState(VirtualMachineState.Ready).Should().BeTrue();
+        vm.State.Should().Be(VirtualMachineState.Ready);
+        vm.TryAdvancePayloadState(VirtualMachineState.Started).Should().BeFalse("payload states only move forward");
+        vm.TryAdvancePayloadState(VirtualMachineState.Ready).Should().BeFalse();
+        vm.TryAdvancePayloadState(VirtualMachineState.Dead).Should().BeFalse("only the VMM's exit makes a VM dead");
+        vm.TryAdvancePayloadState(VirtualMachineState.Finished).Should().BeTrue();
+        vm.State.Should().Be(VirtualMachineState.Finished);
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+        vm.TryAdvancePayloadState(VirtualMachineState.Finished).Should().BeFalse();
+        vm.State.Should().Be(VirtualMachineState.Dead);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Virtualization.Core.Tests.Infrastructure;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Tests.Lifecycle;
+
+public sealed class HostDeathTests
+{
+    [SkippableFact(Timeout = 60_000)]
+    public async Task HostKilled_VmmDiesWithinOneSecond_AfterSurvivingItsSpawningThread()
+    {
+        Skip.IfNot(ProcessWrapper.HasParentDeathSignal, "setpriv (util-linux) is not installed, so VMMs cannot follow their host");
+        string root = Directory.CreateTempSubdirectory("vct-host-").FullName;
+        try
+        {
+            string kernel = new FakeScenario().WriteKernel(Path.Combine(root, "kernel"));
+            var psi = new ProcessStartInfo(TestPaths.VmHost) { RedirectStandardOutput = true };
+            foreach (string arg in new[] { "run", TestPaths.FakeCrosvm, kernel, Path.Combine(root, "vms") })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
+            using Process host = Process.Start(psi)!;
+            string line = (await host.StandardOutput.ReadLineAsync())!;
+            line.Should().StartWith("VMM ");
+            int vmmPid = int.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+
+            // The thread that created and started the VM has exited; the VMM must still be alive.
+            ProcessProbe.IsAlive(vmmPid).Should().BeTrue("a VMM must survive the thread that started it");
+            await ForceThreadPoolChurnAsync();
+            ProcessProbe.IsAlive(vmmPid).Should().BeTrue();
+
+            host.Kill();
+            await host.WaitForExitAsync();
+            var sw = Stopwatch.StartNew();
+            (await ProcessProbe.WaitUntilAsync(() => !ProcessProbe.IsAlive(vmmPid), TimeSpan.FromSeconds(1)))
+                .Should().BeTrue("the VMM must die within 1 s of its host");
+            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task VmStartedFromExitingThreads_KeepsRunning()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine? vm = null;
+        var thread = new Thread(() =>
+        {
+            // Deliberately blocking: this thread must exit right after starting the VM.
+            vm = h.StartAsync().GetAwaiter().GetResult();
+        });
+        thread.Start();
+        thread.Join();
+        await ForceThreadPoolChurnAsync();
+
+        vm!.State.Should().Be(VirtualMachineState.Starting);
+        ProcessProbe.IsAlive(h.ProcessIdOf(vm)!.Value).Should().BeTrue();
+        await vm.StopAsync();
+        vm.DeathReason.Should().Be(DeathReason.Shutdown, "it was still running until we stopped it");
+    }
+
+    private static async Task ForceThreadPoolChurnAsync()
+    {
+        // Threads that exit: if a VMM were tied to one of them by PR_SET_PDEATHSIG, it would be killed here.
+        for (int i = 0; i < 8; i++)
+        {
+            var t = new Thread(() => { });
+            t.Start();
+            t.Join();
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => Thread.SpinWait(1000))));
+    }
+}

@@ -1,0 +1,360 @@
+using System.Text;
+using Virtualization.Core.Tests.Infrastructure;
+
+namespace Virtualization.Core.Tests.Lifecycle;
+
+public sealed class StartStopTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_RunsVmm_ConsoleReachesStreamAndStopShutsDown()
+    {
+        await using var h = new TestHarness();
+        var console = new LineGate("fake guest console line 2");
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { ConsoleLines = 3 }, console);
+        var callback = new RecordingCallback();
+        vm.RegisterCallback(callback);
+
+        await vm.StartAsync();
+        h.TrackPid(vm);
+
+        vm.State.Should().Be(VirtualMachineState.Starting);
+        h.ProcessIdOf(vm).Should().BePositive();
+        await console.Seen;
+        string folder = h.Service.DebugListVms()[0].TemporaryDirectory;
+        File.Exists(Path.Combine(folder, "crosvm.sock")).Should().BeTrue("crosvm's control socket lives in the VM folder");
+
+        await vm.StopAsync();
+
+        vm.State.Should().Be(VirtualMachineState.Dead);
+        vm.DeathReason.Should().Be(DeathReason.Shutdown);
+        (await callback.Died).Should().Be(DeathReason.Shutdown);
+        callback.Events.Should().Equal("died:Shutdown");
+        Directory.Exists(folder).Should().BeFalse();
+        console.Text.Should().Contain("fake guest console line 0").And.Contain("fake guest console line 2");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(0, DeathReason.Shutdown)]
+    [InlineData(32, DeathReason.Reboot)]
+    [InlineData(33, DeathReason.Crash)]
+    [InlineData(34, DeathReason.GuestPanic)]
+    [InlineData(36, DeathReason.Watchdog)]
+    [InlineData(1, DeathReason.Error)]
+    [InlineData(7, DeathReason.Error)]
+    public async Task VmmExit_MapsExitCodeToDeathReason(int exitCode, DeathReason expected)
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine timed = await h.CreateAsync(new FakeScenario { Exit = exitCode, RunMs = 100 });
+        var timedCallback = new RecordingCallback();
+        timed.RegisterCallback(timedCallback);
+        await timed.StartAsync();
+        h.TrackPid(timed);
+
+        (await timed.WaitForDeathAsync()).Should().Be(expected);
+        (await timedCallback.Died).Should().Be(expected);
+        timed.State.Should().Be(VirtualMachineState.Dead);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task VmmKilledBySignalItDidNotGetFromUs_IsError()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { RunMs = 100, Signal = 11 });
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Error);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_VmmFailsAtStart_ThrowsWithExitCodeAndStderrAndCleansUp()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { FailAtStart = 1 });
+        var callback = new RecordingCallback();
+        vm.RegisterCallback(callback);
+        string folder = h.Service.DebugListVms()[0].TemporaryDirectory;
+
+        Func<Task> start = () => vm.StartAsync();
+
+        var e = (await start.Should().ThrowAsync<VirtualMachineStartException>()).Which;
+        e.ExitCode.Should().Be(1);
+        e.StandardErrorTail.Should().Contain("failed to start");
+        e.Message.Should().Contain("exited with code 1").And.Contain("failed to start");
+        vm.State.Should().Be(VirtualMachineState.Dead);
+        vm.DeathReason.Should().Be(DeathReason.StartFailed);
+        (await callback.Died).Should().Be(DeathReason.StartFailed);
+        Directory.Exists(folder).Should().BeFalse();
+        h.Service.HeldCidCount.Should().Be(0);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_VmmMissing_ThrowsClearErrorAndVmIsDead()
+    {
+        await using var h = new TestHarness(o => o with { CrosvmPath = "/nonexistent/crosvm" });
+        IVirtualMachine vm = await h.CreateAsync();
+
+        Func<Task> start = () => vm.StartAsync();
+
+        var e = (await start.Should().ThrowAsync<VirtualMachineStartException>()).Which;
+        e.ExitCode.Should().BeNull();
+        e.Message.Should().Contain("/nonexistent/crosvm").And.Contain("does not exist");
+        vm.DeathReason.Should().Be(DeathReason.StartFailed);
+        h.Service.HeldCidCount.Should().Be(0);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_VmmNeverComesUp_TimesOutAndKillsIt()
+    {
+        await using var h = new TestHarness(o => o with { StartTimeout = TimeSpan.FromMilliseconds(500) });
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { NoSocket = true });
+
+        Func<Task> start = () => vm.StartAsync();
+
+        var e = (await start.Should().ThrowAsync<VirtualMachineStartException>()).Which;
+        e.Message.Should().Contain("did not come up within 0.5 s");
+        vm.DeathReason.Should().Be(DeathReason.StartFailed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_Twice_SecondThrows()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync();
+
+        Func<Task> again = () => vm.StartAsync();
+
+        (await again.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("already started");
+        vm.State.Should().Be(VirtualMachineState.Starting);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_Concurrent_ExactlyOneStarts()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+
+        Task[] starts = [.. Enumerable.Range(0, 8).Select(_ => Task.Run(() => vm.StartAsync()))];
+        await Task.WhenAll(starts).ContinueWith(_ => { }, TaskScheduler.Default);
+        h.TrackPid(vm);
+
+        starts.Count(t => t.IsCompletedSuccessfully).Should().Be(1);
+        starts.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException).Should().AllBeOfType<InvalidOperationException>().And.HaveCount(7);
+        vm.State.Should().Be(VirtualMachineState.Starting);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_AfterDeath_Throws()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        vm.Kill();
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Killed);
+
+        Func<Task> start = () => vm.StartAsync();
+
+        (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("dead");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Kill_Running_KillsVmmAndReportsKilled()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync();
+        int pid = h.ProcessIdOf(vm)!.Value;
+        var callback = new RecordingCallback();
+        vm.RegisterCallback(callback);
+
+        vm.Kill();
+        vm.Kill();
+
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Killed);
+        (await callback.Died).Should().Be(DeathReason.Killed);
+        callback.Events.Should().Equal("died:Killed");
+        ProcessProbe.IsAlive(pid).Should().BeFalse();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Kill_VmmWithChildren_KillsWholeProcessGroup()
+    {
+        await using var h = new TestHarness();
+        string pidFile = Path.Combine(h.Root, "pid");
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { SpawnChild = true, PidFile = pidFile });
+        int pid = h.ProcessIdOf(vm)!.Value;
+        (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InProcessGroup(pid).Count >= 2, TimeSpan.FromSeconds(10)))
+            .Should().BeTrue("the fake runs in its own process group together with its child");
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+
+        (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InProcessGroup(pid).Count == 0, TimeSpan.FromSeconds(5)))
+            .Should().BeTrue("the VMM's children die with it");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Kill_WhileStarting_StartThrowsAndVmIsKilled()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { StartupMs = 20_000 });
+        var callback = new RecordingCallback();
+        vm.RegisterCallback(callback);
+
+        Task start = vm.StartAsync();
+        (await ProcessProbe.WaitUntilAsync(() => h.ProcessIdOf(vm) is not null, TimeSpan.FromSeconds(10))).Should().BeTrue();
+        h.TrackPid(vm);
+        vm.State.Should().Be(VirtualMachineState.Starting);
+        vm.Kill();
+
+        Func<Task> started = () => start;
+        (await started.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("killed while it was starting");
+        vm.DeathReason.Should().Be(DeathReason.Killed);
+        (await callback.Died).Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StartAsync_Cancelled_KillsVmAndThrowsOperationCanceled()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { StartupMs = 20_000 });
+        using var cts = new CancellationTokenSource();
+
+        Task start = vm.StartAsync(cts.Token);
+        (await ProcessProbe.WaitUntilAsync(() => h.ProcessIdOf(vm) is not null, TimeSpan.FromSeconds(10))).Should().BeTrue();
+        h.TrackPid(vm);
+        await cts.CancelAsync();
+
+        Func<Task> started = () => start;
+        await started.Should().ThrowAsync<OperationCanceledException>();
+        vm.DeathReason.Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StopAsync_VmmIgnoresStop_KilledAfterGracePeriod()
+    {
+        await using var h = new TestHarness(o => o with { StopGracePeriod = TimeSpan.FromMilliseconds(300) });
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { IgnoreStop = true });
+
+        await vm.StopAsync();
+
+        vm.DeathReason.Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StopAsync_NotStarted_KillsAtOnce_AndDeadIsNoOp()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+
+        await vm.StopAsync();
+        vm.DeathReason.Should().Be(DeathReason.Killed);
+        await vm.StopAsync();
+        vm.Kill();
+        vm.DeathReason.Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Console_NullStream_LargeOutputIsDiscardedWithoutBlocking()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleBytes = 8 << 20, RunMs = 300 });
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Console_LargeOutputReachesStreamCompletely()
+    {
+        await using var h = new TestHarness();
+        using var sink = new CountingStream();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleBytes = 4 << 20, ConsoleLines = 0, RunMs = 300 }, sink);
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown);
+        sink.Count.Should().Be(4 << 20);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stderr_GoesToLoggerLineByLine()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { StderrLines = 3, RunMs = 50 });
+        await vm.WaitForDeathAsync();
+        h.Log.Entries.Count(e => e.Message.StartsWith($"VMM of CID {vm.Cid}: ", StringComparison.Ordinal)).Should().BeGreaterThanOrEqualTo(3);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_NegativePort_Throws()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        Func<Task> connect = () => vm.ConnectVsockAsync(-1);
+        await connect.Should().ThrowAsync<ArgumentOutOfRangeException>();
+    }
+
+    /// <summary>A stream that completes a task once a given text has been written to it.</summary>
+    private sealed class LineGate(string awaited) : MemoryStream
+    {
+        private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Seen => _seen.Task;
+
+        public string Text
+        {
+            get
+            {
+                lock (this)
+                {
+                    return Encoding.UTF8.GetString(ToArray());
+                }
+            }
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            lock (this)
+            {
+                base.Write(buffer, offset, count);
+            }
+
+            if (Text.Contains(awaited, StringComparison.Ordinal))
+            {
+                _seen.TrySetResult();
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer, offset, count);
+            return Task.CompletedTask;
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.ToArray(), 0, buffer.Length);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class CountingStream : Stream
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Count;
+
+        public override long Position { get => Count; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Interlocked.Add(ref _count, count);
+    }
+}
