@@ -44,6 +44,8 @@ internal static class RunValidator
         RequireFile(options.Initrd, "initrd image");
         RequireFile(options.Bios, "BIOS image");
 
+        CreateSerialFiles(ports);
+
         var disks = new List<FileStream>();
         try
         {
@@ -194,6 +196,22 @@ internal static class RunValidator
         if (path is not null && !File.Exists(path))
         {
             throw new CommandFailedException($"failed to open {what} '{path}': No such file or directory (os error 2)");
+        }
+    }
+
+    /// <summary>crosvm opens every <c>type=file</c> port append+create at startup, console or not.</summary>
+    private static void CreateSerialFiles(List<SerialOption> ports)
+    {
+        foreach (SerialOption port in ports.Where(p => p.Type == "file"))
+        {
+            try
+            {
+                using var file = new FileStream(port.Path!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CommandFailedException($"failed to open serial output file '{port.Path}': {e.Message}", e);
+            }
         }
     }
 
