@@ -1,2 +1,3 @@
-// Placeholder: the fake crosvm is being written.
-return 0;
+// Entry point of the fake crosvm used by the Virtualization.Core tests.
+// See docs/fake-crosvm.md for the grammar it enforces and the scenario keys it understands.
+return FakeCrosvm.Cli.CommandDispatcher.Run(args);

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace FakeCrosvm.Vm;
+
+/// <summary>Runs a validated plan according to its scenario and returns the process exit code.</summary>
+internal sealed class FakeVm
+{
+    private readonly VmPlan _plan;
+    private readonly Scenario _scenario;
+
+    public FakeVm(VmPlan plan, Scenario scenario)
+    {
+        _plan = plan;
+        _scenario = scenario;
+    }
+
+    public int Run()
+    {
+        using PosixSignalRegistration term = DieOn(PosixSignal.SIGTERM, NativeMethods.SigTerm);
+        using PosixSignalRegistration interrupt = DieOn(PosixSignal.SIGINT, NativeMethods.SigInt);
+        using PosixSignalRegistration hangup = DieOn(PosixSignal.SIGHUP, NativeMethods.SigHup);
+
+        foreach (string warning in _plan.Options.Warnings)
+        {
+            Log.Warn(warning);
+        }
+
+        for (int i = 1; i <= _scenario.StderrLines; i++)
+        {
+            Log.Info(string.Create(CultureInfo.InvariantCulture, $"fake crosvm log line {i}"));
+        }
+
+        using ChildProcess? child = _scenario.SpawnChild ? ChildProcess.Start(_scenario.ChildPidFile) : null;
+
+        if (_scenario.StartupMs > 0)
+        {
+            Thread.Sleep(_scenario.StartupMs);
+        }
+
+        if (_scenario.FailAtStart is int failCode)
+        {
+            Log.Info("fake crosvm: the scenario asks this VM to fail at start");
+            Console.Error.WriteLine("[ERROR] failed to start: scenario asked to fail");
+            Log.Error(string.Create(CultureInfo.InvariantCulture, $"exiting with error {failCode}: failed to start: scenario asked to fail"));
+            return failCode;
+        }
+
+        using ControlServer? server = _scenario.NoSocket || _plan.SocketPath is null
+            ? null
+            : ControlServer.Start(_plan.SocketPath, _scenario.IgnoreStop);
+
+        if (_scenario.PidFile is not null)
+        {
+            AtomicFile.WriteAllText(_scenario.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
+        }
+
+        new ConsoleOutput(_plan.Consoles, _scenario.ConsoleLines, _scenario.ConsoleBytes).Start();
+
+        Task stop = server?.StopRequested ?? Task.Delay(Timeout.Infinite);
+        bool stopped = stop.Wait(_scenario.RunMs ?? Timeout.Infinite);
+        if (stopped)
+        {
+            Log.Info("fake crosvm: stop requested, exiting");
+            return ExitCodes.Success;
+        }
+
+        if (_scenario.Signal is int signal)
+        {
+            NativeMethods.DieBySignal(signal);
+            Thread.Sleep(500); // the signal should have ended us; if it was ignored or blocked, fall back to an exit code
+            return 128 + signal;
+        }
+
+        return ExitCodes.ForVmOutcome(_scenario.Exit, _plan.Options.ExtendedStatus);
+    }
+
+    /// <summary>crosvm has no handler for these signals: die at once by the signal, without any cleanup.</summary>
+    private static PosixSignalRegistration DieOn(PosixSignal posix, int number) =>
+        PosixSignalRegistration.Create(posix, _ => NativeMethods.DieBySignal(number));
+}

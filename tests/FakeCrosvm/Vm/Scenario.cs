@@ -1,0 +1,106 @@
+using System.Globalization;
+
+namespace FakeCrosvm.Vm;
+
+/// <summary>
+/// What the fake VM does, read from the kernel file. A kernel whose first line is
+/// <see cref="Marker"/> carries <c>key=value</c> lines; any other kernel gets the defaults.
+/// </summary>
+internal sealed class Scenario
+{
+    public const string Marker = "FAKE-CROSVM-SCENARIO";
+
+    public static Scenario Default { get; } = new();
+
+    public int StartupMs { get; private set; }
+
+    public int? FailAtStart { get; private set; }
+
+    public bool NoSocket { get; private set; }
+
+    public int? RunMs { get; private set; }
+
+    public int Exit { get; private set; }
+
+    public int? Signal { get; private set; }
+
+    public bool IgnoreStop { get; private set; }
+
+    public int ConsoleLines { get; private set; } = 3;
+
+    public long ConsoleBytes { get; private set; }
+
+    public int StderrLines { get; private set; } = 2;
+
+    public string? Record { get; private set; }
+
+    public string? PidFile { get; private set; }
+
+    public bool SpawnChild { get; private set; }
+
+    public string? ChildPidFile { get; private set; }
+
+    /// <summary>Parses the lines after the marker. Blank lines and lines starting with <c>#</c> are ignored.</summary>
+    /// <exception cref="CommandFailedException">A line is malformed or has an unknown key.</exception>
+    public static Scenario Parse(IEnumerable<string> lines)
+    {
+        var scenario = new Scenario();
+        foreach (string raw in lines)
+        {
+            string line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            int equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new CommandFailedException($"fake-crosvm: invalid scenario line '{line}' (expected key=value)");
+            }
+
+            scenario.Set(line[..equals].Trim(), line[(equals + 1)..].Trim());
+        }
+
+        return scenario;
+    }
+
+    private void Set(string key, string value)
+    {
+        switch (key)
+        {
+            case "startup_ms": StartupMs = Int(key, value); break;
+            case "fail_at_start": FailAtStart = Int(key, value); break;
+            case "no_socket": NoSocket = Bool(key, value); break;
+            case "run_ms": RunMs = Int(key, value); break;
+            case "exit": Exit = Int(key, value); break;
+            case "signal": Signal = Int(key, value); break;
+            case "ignore_stop": IgnoreStop = Bool(key, value); break;
+            case "console_lines": ConsoleLines = Int(key, value); break;
+            case "console_bytes": ConsoleBytes = Long(key, value); break;
+            case "stderr_lines": StderrLines = Int(key, value); break;
+            case "record": Record = value; break;
+            case "pid_file": PidFile = value; break;
+            case "spawn_child": SpawnChild = Bool(key, value); break;
+            case "child_pid_file": ChildPidFile = value; break;
+            default: throw new CommandFailedException($"fake-crosvm: unknown scenario key '{key}'");
+        }
+    }
+
+    private static int Int(string key, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int result) && result >= 0
+            ? result
+            : throw new CommandFailedException($"fake-crosvm: scenario key '{key}' needs a non-negative integer, got '{value}'");
+
+    private static long Long(string key, string value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long result) && result >= 0
+            ? result
+            : throw new CommandFailedException($"fake-crosvm: scenario key '{key}' needs a non-negative integer, got '{value}'");
+
+    private static bool Bool(string key, string value) => value switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new CommandFailedException($"fake-crosvm: scenario key '{key}' needs true or false, got '{value}'"),
+    };
+}

@@ -1,0 +1,34 @@
+namespace FakeCrosvm.Vm;
+
+/// <summary>A validated run: the options, where things go, and the disk images held open (and locked).</summary>
+internal sealed class VmPlan : IDisposable
+{
+    public VmPlan(RunOptions options, string? socketPath, string commandLine, IReadOnlyList<ConsoleTarget> consoles, IReadOnlyList<FileStream> disks)
+    {
+        Options = options;
+        SocketPath = socketPath;
+        CommandLine = commandLine;
+        Consoles = consoles;
+        Disks = disks;
+    }
+
+    public RunOptions Options { get; }
+
+    /// <summary>The resolved control socket path (a directory becomes <c>DIR/crosvm-&lt;pid&gt;.sock</c>).</summary>
+    public string? SocketPath { get; }
+
+    /// <summary>The kernel command line crosvm would pass.</summary>
+    public string CommandLine { get; }
+
+    public IReadOnlyList<ConsoleTarget> Consoles { get; }
+
+    public IReadOnlyList<FileStream> Disks { get; }
+
+    public void Dispose()
+    {
+        foreach (FileStream disk in Disks)
+        {
+            disk.Dispose();
+        }
+    }
+}
