@@ -13,6 +13,7 @@ namespace Virtualization.Core.Lifecycle;
 internal sealed class CidAllocator
 {
     private const string HintFileName = "next";
+    private const int SharingViolation = unchecked((int)0x80070020);
     private readonly Lock _gate = new();
     private readonly string _directory;
     private readonly int _first;
@@ -117,6 +118,12 @@ internal sealed class CidAllocator
         }
         catch (UnauthorizedAccessException)
         {
+            return null;
+        }
+        catch (IOException e) when (e.HResult is SharingViolation or Interop.Interop.Errno.EWOULDBLOCK)
+        {
+            // .NET itself takes a shared flock when opening (reporting errno 11 as the HResult); it fails while another
+            // process holds the CID.
             return null;
         }
 

@@ -63,7 +63,9 @@ public sealed class CrosvmCommandLineTests
         string dir = Path.Combine(h.Root, "we,ird [dir] \"q\" it's");
         Directory.CreateDirectory(dir);
         string disk = Path.Combine(dir, "disk,1.img");
+        string disk2 = Path.Combine(dir, "disk\\2.img");
         await File.WriteAllBytesAsync(disk, new byte[4096]);
+        await File.WriteAllBytesAsync(disk2, new byte[4096]);
         string record = Path.Combine(h.Root, "argv.json");
         string kernel = new FakeScenario { Record = record }.WriteKernel(Path.Combine(dir, "kernel"));
         var config = new VirtualMachineRawConfig
@@ -73,7 +75,7 @@ public sealed class CrosvmCommandLineTests
             Params = "console=ttyS0 a=\"b c\"",
             MemoryMib = 300,
             CpuCount = 2,
-            Disks = [new DiskImage(disk, writable: true), new DiskImage(disk)],
+            Disks = [new DiskImage(disk, writable: true), new DiskImage(disk2)],
         };
 
         IVirtualMachine vm = await h.Service.CreateVmAsync(config);
@@ -83,7 +85,7 @@ public sealed class CrosvmCommandLineTests
 
         vm.DeathReason.Should().Be(DeathReason.Shutdown, "the fake accepted the argv and stopped cleanly");
         string[] argv = System.Text.Json.JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(record))!;
-        argv.Should().Contain($"path={CrosvmKeyValue.Quote(disk)},ro=false").And.Contain($"path={CrosvmKeyValue.Quote(disk)},ro=true");
+        argv.Should().Contain($"path={CrosvmKeyValue.Quote(disk)},ro=false").And.Contain($"path={CrosvmKeyValue.Quote(disk2)},ro=true");
         argv[^1].Should().Be(kernel);
     }
 

@@ -9,7 +9,7 @@ public sealed class StartStopTests
     public async Task StartAsync_RunsVmm_ConsoleReachesStreamAndStopShutsDown()
     {
         await using var h = new TestHarness();
-        var console = new LineGate("fake guest console line 2");
+        var console = new LineGate("fake guest console line 3");
         IVirtualMachine vm = await h.CreateAsync(new FakeScenario { ConsoleLines = 3 }, console);
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
@@ -30,7 +30,7 @@ public sealed class StartStopTests
         (await callback.Died).Should().Be(DeathReason.Shutdown);
         callback.Events.Should().Equal("died:Shutdown");
         Directory.Exists(folder).Should().BeFalse();
-        console.Text.Should().Contain("fake guest console line 0").And.Contain("fake guest console line 2");
+        console.Text.Should().Contain("fake guest console line 1").And.Contain("fake guest console line 3");
     }
 
     [Theory(Timeout = 30_000)]
