@@ -8,7 +8,7 @@ using Virtualization.Core.Vmm;
 namespace Virtualization.Core;
 
 /// <summary>
-/// Creates and tracks virtual machines run by a VMM process (crosvm). Thread-safe. Dispose it to stop every VM it
+/// Creates and tracks virtual machines run by a VMM process (crosvm or QEMU, see <see cref="VirtualizationServiceOptions.Vmm"/>). Thread-safe. Dispose it to stop every VM it
 /// created.
 /// </summary>
 /// <example>
@@ -153,9 +153,12 @@ public sealed class VirtualizationService : IVirtualizationService
         }
     }
 
-#pragma warning disable CA1859 // The QEMU runner joins crosvm behind the same interface.
-    private static IVmmRunner CreateRunner(VirtualizationServiceOptions options) => new CrosvmRunner(options.CrosvmPath);
-#pragma warning restore CA1859
+    private static IVmmRunner CreateRunner(VirtualizationServiceOptions options) => options.Vmm switch
+    {
+        VmmKind.Crosvm => new CrosvmRunner(options.CrosvmPath),
+        VmmKind.Qemu => new Qemu.QemuRunner(options.QemuPath, options.Acceleration, options.StopGracePeriod),
+        _ => throw new ArgumentException($"Unknown VMM {options.Vmm}.", nameof(options)),
+    };
 
     private static void ValidateOptions(VirtualizationServiceOptions options)
     {
@@ -167,9 +170,9 @@ public sealed class VirtualizationService : IVirtualizationService
                 nameof(options));
         }
 
-        if (string.IsNullOrWhiteSpace(options.CrosvmPath))
+        if (string.IsNullOrWhiteSpace(options.CrosvmPath) || string.IsNullOrWhiteSpace(options.QemuPath))
         {
-            throw new ArgumentException("CrosvmPath must name the crosvm executable.", nameof(options));
+            throw new ArgumentException("CrosvmPath and QemuPath must name executables.", nameof(options));
         }
 
         if (options.StopGracePeriod < TimeSpan.Zero || options.StartTimeout <= TimeSpan.Zero)

@@ -5,6 +5,15 @@ namespace Virtualization.Core;
 /// <summary>Settings of a <see cref="VirtualizationService"/>. Immutable once the service is created.</summary>
 public sealed record VirtualizationServiceOptions
 {
+    /// <summary>The VMM that runs VMs. Default <see cref="VmmKind.Crosvm"/>.</summary>
+    public VmmKind Vmm { get; init; } = VmmKind.Crosvm;
+
+    /// <summary>The QEMU executable (used when <see cref="Vmm"/> is <see cref="VmmKind.Qemu"/>). Default <c>qemu-system-x86_64</c>.</summary>
+    public string QemuPath { get; init; } = "qemu-system-x86_64";
+
+    /// <summary>How QEMU runs guest code. Default <see cref="VmAcceleration.Auto"/>; ignored by crosvm (always KVM).</summary>
+    public VmAcceleration Acceleration { get; init; } = VmAcceleration.Auto;
+
     /// <summary>The crosvm executable: a path, or a name looked up on <c>PATH</c>. Default <c>crosvm</c>.</summary>
     public string CrosvmPath { get; init; } = "crosvm";
 

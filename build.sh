@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Developer entry point.
+#   ./build.sh test [--results DIR]   build everything and run the whole test suite (what CI runs)
+#   ./build.sh pack                   build the NuGet package into nuget/
+#   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
+set -euo pipefail
+cd "$(dirname "$0")"
+cmd=${1:-test}; shift || true
+case "$cmd" in
+  test)
+    results=TestResults
+    if [ "${1:-}" = "--results" ]; then results=$2; fi
+    dotnet build Virtualization.Core.sln -c Release
+    dotnet test tests/Virtualization.Core.Tests -c Release --no-build \
+      --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" --results-directory "$results" \
+      -- RunConfiguration.TestSessionTimeout=1800000
+    ;;
+  pack)
+    dotnet pack src/Virtualization.Core -c Release -o nuget
+    ;;
+  bench)
+    dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"
+    ;;
+  *)
+    echo "usage: $0 test|pack|bench" >&2; exit 2 ;;
+esac

@@ -1,0 +1,106 @@
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Qemu;
+
+/// <summary>
+/// A running QEMU: up once its QMP socket answers; the QMP events (SHUTDOWN reason, GUEST_PANICKED) and the exit
+/// status say why it died; stopped with <c>system_powerdown</c>, then <c>quit</c>.
+/// </summary>
+internal sealed class QemuProcess : IVmmProcess
+{
+    private readonly VmmChildProcess _child;
+    private readonly string _qmpSocket;
+    private readonly TimeSpan _stopGracePeriod;
+    private QmpClient? _qmp;
+
+    internal QemuProcess(VmmChildProcess child, string qmpSocket, TimeSpan stopGracePeriod)
+    {
+        _child = child;
+        _qmpSocket = qmpSocket;
+        _stopGracePeriod = stopGracePeriod;
+        Exited = MapExitAsync();
+    }
+
+    /// <inheritdoc/>
+    public int ProcessId => _child.ProcessId;
+
+    /// <inheritdoc/>
+    public Task<VmmExit> Exited { get; }
+
+    /// <inheritdoc/>
+    public string StandardErrorTail => _child.StandardErrorTail;
+
+    /// <summary>Maps QEMU's last word to a death reason.</summary>
+    internal static DeathReason ToDeathReason(int exitCode, string? shutdownReason, bool panicked)
+    {
+        if (panicked || shutdownReason == "guest-panic")
+        {
+            return DeathReason.GuestPanic;
+        }
+
+        return shutdownReason switch
+        {
+            "guest-shutdown" or "host-qmp-quit" or "host-signal" or "host-ui" => DeathReason.Shutdown,
+            "guest-reset" or "host-qmp-system-reset" => DeathReason.Reboot,
+            _ => exitCode == 0 ? DeathReason.Shutdown : DeathReason.Error,
+        };
+    }
+
+    /// <inheritdoc/>
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        ReadinessProbe.WaitAsync(
+            "qemu",
+            async ct =>
+            {
+                if (!File.Exists(_qmpSocket))
+                {
+                    return false;
+                }
+
+                _qmp = await QmpClient.TryConnectAsync(_qmpSocket, ct).ConfigureAwait(false);
+                return _qmp is not null;
+            },
+            this,
+            timeout,
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task RequestStopAsync(CancellationToken cancellationToken)
+    {
+        if (_qmp is not { } qmp)
+        {
+            return;
+        }
+
+        // Ask the guest first; a guest without ACPI power-button handling ignores it, so quit after half the grace.
+        await qmp.SendAsync("system_powerdown", cancellationToken).ConfigureAwait(false);
+        using var half = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        half.CancelAfter(_stopGracePeriod / 2);
+        await Task.WhenAny(Exited, Task.Delay(Timeout.Infinite, half.Token)).ConfigureAwait(false);
+        if (!Exited.IsCompleted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await qmp.SendAsync("quit", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Kill() => _child.Kill();
+
+    private async Task<VmmExit> MapExitAsync()
+    {
+        int exitCode = await _child.Exited.ConfigureAwait(false);
+        string? reason = null;
+        bool panicked = false;
+        if (_qmp is { } qmp)
+        {
+            // The socket closes when QEMU exits: by then every event it sent has been read.
+            await qmp.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            reason = qmp.ShutdownReason;
+            panicked = qmp.Panicked;
+            await qmp.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return new VmmExit(exitCode, ToDeathReason(exitCode, reason, panicked));
+    }
+}
