@@ -17,7 +17,7 @@ public sealed class CompositeDisk
         Path = path;
         Version = version;
         Length = length;
-        Components = components;
+        Components = Array.AsReadOnly(components);
     }
 
     /// <summary>Absolute path of the descriptor file.</summary>
