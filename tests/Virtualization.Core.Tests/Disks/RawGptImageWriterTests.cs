@@ -1,0 +1,115 @@
+using Virtualization.Core.Disks;
+
+namespace Virtualization.Core.Tests.Disks;
+
+/// <summary>The raw GPT image for QEMU: same GPT as the composite, data copied, read-only partitions only, no leftovers.</summary>
+public sealed class RawGptImageWriterTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly TempDir _out = new();
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        _out.Dispose();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Raw_image_equals_the_flattened_composite_with_the_same_seed()
+    {
+        Partition[] parts =
+        [
+            new Partition("p1", _dir.CreateImage("p1.img", 4000, 1), false),
+            new Partition("p2", _dir.CreateImage("p2.img", 4096, 2), false),
+            new Partition("big", _dir.CreateImage("big.img", (3 * 1024 * 1024) + 17, 3), false),
+        ];
+
+        RawGptImageResult raw = await RawGptImageWriter.WriteAsync(parts, _out.Path, "raw.img", seed: 5);
+        CompositeDiskBuildResult composite = CompositeDiskBuilder.Build(parts, _out.Path, "composite", seed: 5);
+
+        raw.Length.Should().Be(composite.Length).And.Be(0x5000 + 0x1000 + 0x1000 + (3 * 1024 * 1024) + 0x1000 + 0x5000);
+        raw.DiskGuid.Should().Be(composite.DiskGuid);
+        byte[] image = await File.ReadAllBytesAsync(raw.ImagePath);
+        var flat = new MemoryStream();
+        using (Stream s = CompositeDisk.Open(composite.DescriptorPath).OpenRead())
+        {
+            await s.CopyToAsync(flat);
+        }
+
+        image.Should().HaveCount((int)raw.Length);
+        image.AsSpan().SequenceEqual(flat.ToArray()).Should().BeTrue("the raw image is the composite disk, materialised");
+        image.AsSpan(0x7000, parts.Length).ToArray().Should().Equal(TempDir.Pattern(3, 3));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Zero_blocks_are_left_as_holes_and_read_back_as_zero()
+    {
+        string sparse = _dir.File("sparse.img");
+        byte[] content = new byte[2 * 1024 * 1024];
+        content[^1] = 0x42;
+        await File.WriteAllBytesAsync(sparse, content);
+
+        RawGptImageResult r = await RawGptImageWriter.WriteAsync([new Partition("sparse", sparse, false)], _out.Path, "raw.img");
+
+        byte[] image = await File.ReadAllBytesAsync(r.ImagePath);
+        image[0x5000 + content.Length - 1].Should().Be(0x42);
+        image.AsSpan(0x5000, content.Length - 1).IndexOfAnyExcept((byte)0).Should().Be(-1);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Writable_partition_is_not_supported()
+    {
+        Partition[] parts = [new Partition("ro", _dir.CreateImage("ro.img", 4096, 1), false), new Partition("userdata", _dir.CreateImage("rw.img", 4096, 2), true)];
+
+        Func<Task> act = () => RawGptImageWriter.WriteAsync(parts, _out.Path, "raw.img");
+
+        (await act.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should()
+            .Contain("Partition 'userdata' is writable").And.Contain("QEMU cannot share a writable partition").And.Contain("Use crosvm or make the partition read-only");
+        _out.Files().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Validation_errors_come_before_any_write()
+    {
+        Func<Task> act = () => RawGptImageWriter.WriteAsync([new Partition("x", _dir.File("missing.img"), false)], _out.Path, "raw.img");
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.ParamName.Should().Be("partitions[0].Image");
+        _out.Files().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Image_deleted_when_a_partition_vanishes_midway()
+    {
+        string p1 = _dir.CreateImage("p1.img", 4096, 1);
+        string p2 = _dir.CreateImage("p2.img", 4096, 2);
+        CompositeDiskPlan plan = CompositeDiskBuilder.Validate([new Partition("a", p1, false), new Partition("b", p2, false)]);
+        File.Delete(p2);
+
+        Func<Task> act = () => RawGptImageWriter.WriteAsync(plan, _out.Path, "raw.img");
+
+        await act.Should().ThrowAsync<FileNotFoundException>();
+        _out.Files().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Cancellation_leaves_nothing_behind()
+    {
+        Partition[] parts = [new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)];
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        Func<Task> act = () => RawGptImageWriter.WriteAsync(parts, _out.Path, "raw.img", cancellationToken: cts.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        _out.Files().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Existing_output_is_not_overwritten()
+    {
+        await File.WriteAllTextAsync(_out.File("raw.img"), "keep");
+        Func<Task> act = () => RawGptImageWriter.WriteAsync([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)], _out.Path, "raw.img");
+
+        await act.Should().ThrowAsync<IOException>();
+        (await File.ReadAllTextAsync(_out.File("raw.img"))).Should().Be("keep");
+    }
+}
