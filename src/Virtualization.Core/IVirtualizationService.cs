@@ -18,6 +18,7 @@ public interface IVirtualizationService : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the creation; nothing is left reserved.</param>
     /// <returns>The new VM.</returns>
     /// <exception cref="VirtualMachineConfigException">The configuration is invalid; nothing was reserved.</exception>
+    /// <exception cref="NotSupportedException">The configuration cannot run on the selected VMM (for example a writable partition under QEMU).</exception>
     /// <exception cref="CidExhaustedException">Every CID of the configured range is in use.</exception>
     /// <exception cref="ObjectDisposedException">The service was disposed.</exception>
     Task<IVirtualMachine> CreateVmAsync(

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Crosvm;
+using Virtualization.Core.Disks;
 using Virtualization.Core.Lifecycle;
 using Virtualization.Core.Vmm;
 
@@ -63,7 +64,7 @@ public sealed class VirtualizationService : IVirtualizationService
     public VirtualizationServiceOptions Options => _options;
 
     /// <inheritdoc/>
-    public Task<IVirtualMachine> CreateVmAsync(
+    public async Task<IVirtualMachine> CreateVmAsync(
         VirtualMachineConfig config,
         Stream? consoleOutput = null,
         CancellationToken cancellationToken = default)
@@ -82,7 +83,7 @@ public sealed class VirtualizationService : IVirtualizationService
         }
 
         // Everything is validated before anything is reserved: bad input leaves nothing behind.
-        VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength);
+        VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength, out CompositeDiskPlan?[] plans);
         _runner.Validate(validated);
 
         CidLease lease = _cids.Allocate();
@@ -90,7 +91,7 @@ public sealed class VirtualizationService : IVirtualizationService
         try
         {
             folder = CreateVmFolder(lease.Cid);
-            var disks = validated.Disks.Select(d => new VmmDisk(d.Image!, d.Writable)).ToArray();
+            VmmDisk[] disks = await AssembleDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
             var vm = new VmInstance(this, _runner, launch, lease, _options, logger);
@@ -101,7 +102,7 @@ public sealed class VirtualizationService : IVirtualizationService
             }
 
             Log.VmCreated(_logger, vm.Cid, folder);
-            return Task.FromResult<IVirtualMachine>(vm);
+            return vm;
         }
         catch
         {
@@ -188,6 +189,37 @@ public sealed class VirtualizationService : IVirtualizationService
                 + $"{MaxSocketPathLength}-byte limit of Unix socket paths. Use a shorter folder.",
                 nameof(options));
         }
+    }
+
+    /// <summary>
+    /// The disks as the VMM sees them: images as given; partitions assembled in the VM's folder into a composite
+    /// descriptor (crosvm: no partition data is copied) or one raw GPT image (QEMU).
+    /// </summary>
+    private async Task<VmmDisk[]> AssembleDisksAsync(
+        VirtualMachineRawConfig config, CompositeDiskPlan?[] plans, string folder, CancellationToken cancellationToken)
+    {
+        var disks = new VmmDisk[config.Disks.Count];
+        for (int i = 0; i < disks.Length; i++)
+        {
+            DiskImage disk = config.Disks[i];
+            string index = i.ToString(CultureInfo.InvariantCulture);
+            if (plans[i] is not { } plan)
+            {
+                disks[i] = new VmmDisk(disk.Image!, disk.Writable);
+            }
+            else if (_runner.ReadsCompositeDisks)
+            {
+                disks[i] = new VmmDisk(CompositeDiskBuilder.Build(plan, folder, "composite-" + index).DescriptorPath, disk.Writable);
+            }
+            else
+            {
+                RawGptImageResult image = await RawGptImageWriter.WriteAsync(plan, folder, $"disk-{index}.img", null, cancellationToken)
+                    .ConfigureAwait(false);
+                disks[i] = new VmmDisk(image.ImagePath, disk.Writable);
+            }
+        }
+
+        return disks;
     }
 
     private string CreateVmFolder(int cid)

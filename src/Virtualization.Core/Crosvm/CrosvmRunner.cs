@@ -10,6 +10,9 @@ internal sealed class CrosvmRunner : IVmmRunner
     internal CrosvmRunner(string crosvmPath) => _crosvmPath = crosvmPath;
 
     /// <inheritdoc/>
+    public bool ReadsCompositeDisks => true;
+
+    /// <inheritdoc/>
     public string Name => "crosvm";
 
     /// <summary>

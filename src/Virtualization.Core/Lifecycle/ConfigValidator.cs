@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Virtualization.Core.Disks;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -12,9 +13,10 @@ internal static class ConfigValidator
     /// <summary>Validates <paramref name="config"/>.</summary>
     /// <param name="config">The configuration to check.</param>
     /// <param name="maxParamsLength">The longest kernel command line the VMM takes.</param>
+    /// <param name="plans">For each disk, the layout of its composite image when it has partitions, else null.</param>
     /// <returns>The configuration with absolute paths.</returns>
     /// <exception cref="VirtualMachineConfigException">Something is wrong; the exception names the field.</exception>
-    internal static VirtualMachineRawConfig Validate(VirtualMachineRawConfig config, int maxParamsLength)
+    internal static VirtualMachineRawConfig Validate(VirtualMachineRawConfig config, int maxParamsLength, out CompositeDiskPlan?[] plans)
     {
         if (config.Kernel is null && config.Bootloader is null)
         {
@@ -49,9 +51,10 @@ internal static class ConfigValidator
         }
 
         var disks = new DiskImage[config.Disks.Count];
+        plans = new CompositeDiskPlan?[disks.Length];
         for (int i = 0; i < disks.Length; i++)
         {
-            disks[i] = ValidateDisk(config.Disks[i], $"Disks[{i}]");
+            disks[i] = ValidateDisk(config.Disks[i], $"Disks[{i}]", out plans[i]);
         }
 
         return config with
@@ -84,8 +87,9 @@ internal static class ConfigValidator
         }
     }
 
-    private static DiskImage ValidateDisk(DiskImage? disk, string field)
+    private static DiskImage ValidateDisk(DiskImage? disk, string field, out CompositeDiskPlan? plan)
     {
+        plan = null;
         if (disk is null)
         {
             throw new VirtualMachineConfigException(field, "must not be null.");
@@ -108,9 +112,22 @@ internal static class ConfigValidator
             return disk with { Image = ReadableFile(disk.Image, field + ".Image", disk.Writable), Partitions = [] };
         }
 
-        throw new VirtualMachineConfigException(
-            field + ".Partitions",
-            "composite disks from partitions are not supported yet; build the disk image yourself and pass it as Image.");
+        Partition[] absolute = [.. partitions.Select(p => p is null ? null! : p with { Image = Path.GetFullPath(p.Image) })];
+        try
+        {
+            plan = CompositeDiskBuilder.Validate(absolute);
+        }
+        catch (ArgumentException e)
+        {
+            // The builder names "partitions[i].Field"; say where that list is in the VM's configuration.
+            string inner = e.ParamName is { } name && name.StartsWith("partitions", StringComparison.Ordinal)
+                ? "Partitions" + name["partitions".Length..]
+                : "Partitions";
+            string message = e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            throw new VirtualMachineConfigException($"{field}.{inner}", message, e);
+        }
+
+        return disk with { Partitions = absolute };
     }
 
     private static string? ReadableFile(string? path, string field, bool writable)

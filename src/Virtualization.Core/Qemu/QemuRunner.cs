@@ -20,6 +20,9 @@ internal sealed partial class QemuRunner : IVmmRunner
     }
 
     /// <inheritdoc/>
+    public bool ReadsCompositeDisks => false;
+
+    /// <inheritdoc/>
     public string Name => "qemu";
 
     /// <summary>Linux's x86 command line limit is 2048 bytes; <c>console=ttyS0 panic=-1 </c> is prepended.</summary>
@@ -52,6 +55,16 @@ internal sealed partial class QemuRunner : IVmmRunner
         if (config.Protected)
         {
             throw new VirtualMachineConfigException(nameof(config.Protected), "protected VMs need crosvm with pKVM; QEMU cannot run them.");
+        }
+
+        for (int i = 0; i < config.Disks.Count; i++)
+        {
+            if (config.Disks[i].Partitions.FirstOrDefault(p => p.Writable) is { } writable)
+            {
+                throw new NotSupportedException(
+                    $"Disks[{i}]: partition '{writable.Label}' is writable, but QEMU cannot read composite disks, so partitions are "
+                    + "copied into one raw image and writes would be lost. Use crosvm, or make the partition read-only.");
+            }
         }
     }
 

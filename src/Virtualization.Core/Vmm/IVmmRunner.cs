@@ -9,6 +9,12 @@ internal interface IVmmRunner
     /// <summary>A short name for messages and logs (<c>crosvm</c>, <c>qemu</c>).</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Whether the VMM reads crosvm composite-disk descriptors. If not, a disk made of partitions is materialised as one
+    /// raw GPT image (read-only partitions only).
+    /// </summary>
+    bool ReadsCompositeDisks { get; }
+
     /// <summary>The longest <see cref="VirtualMachineRawConfig.Params"/> this VMM accepts, in bytes.</summary>
     int MaxParamsLength { get; }
 
