@@ -21,8 +21,14 @@ internal static class VsockErrors
 
     /// <summary>.NET's socket engine made the call and raised <paramref name="exception"/>.</summary>
     public static VsockException FromSocketException(SocketException exception, string operation, NativeAddress target, TimeSpan? timeout = null) =>
-        // On Linux, NativeErrorCode is the errno (SocketError mapped back through the platform table).
-        Create(exception.NativeErrorCode, operation, target, timeout, exception);
+        Create(ErrnoOf(exception, target), operation, target, timeout, exception);
+
+    private static int ErrnoOf(SocketException exception, NativeAddress target) =>
+        // .NET folds a unix connect's ENOENT (no socket file) into AddressNotAvailable.
+        target.Family == AF_UNIX && exception.SocketErrorCode == SocketError.AddressNotAvailable
+            ? Errno.ENOENT
+            // Otherwise NativeErrorCode is the errno (SocketError mapped back through the platform table).
+            : exception.NativeErrorCode;
 
     /// <summary>Opening or querying <c>/dev/vsock</c> failed.</summary>
     public static VsockException ForDevice(int errno, string operation, string device)
@@ -52,6 +58,8 @@ internal static class VsockErrors
                 $"No vsock transport on this host ({operation} {where}: {Strerror(errno)}). {LoadTransport}",
             Errno.ECONNREFUSED or Errno.ECONNRESET =>
                 $"Nothing listening on {where} ({Strerror(errno)}). Start the service in the guest, or retry once the guest has booted and its service listens on that port.",
+            Errno.ENOENT when operation == "connect" =>
+                $"Nothing listening on {where}: the socket file does not exist ({Strerror(errno)}). Start the listener first.",
             Errno.ETIMEDOUT =>
                 $"Connecting to {where} timed out after {Format(timeout)} ({Strerror(errno)}). The guest did not answer: check that the VM is running, the CID is right and its service listens, or raise the timeout.",
             Errno.EHOSTUNREACH or Errno.ENETUNREACH =>
