@@ -135,6 +135,7 @@ public sealed class ResourceTests : IDisposable
         }
 
         string[] after = ListOpenFds();
+        before.Should().Contain(e => e.Contains("socket:", StringComparison.Ordinal), "the listing sees sockets");
         after.Length.Should().Be(
             before.Length, "new: [{0}], gone: [{1}]", string.Join(", ", after.Except(before)), string.Join(", ", before.Except(after)));
     }

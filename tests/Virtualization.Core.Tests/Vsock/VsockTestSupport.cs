@@ -44,10 +44,17 @@ internal static class VsockTestSupport
         }
     }
 
-    public static int CountOpenFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
-
+    /// <summary>
+    /// This process's descriptors of the kinds the socket layer can create (sockets, /dev/vsock, and the engine's
+    /// epoll/eventfd/pipes), as "fd->target". Files are left out: the runtime maps assemblies lazily.
+    /// </summary>
     public static string[] ListOpenFds() => Directory.GetFileSystemEntries("/proc/self/fd")
-        .Select(f => $"{Path.GetFileName(f)}->{(new FileInfo(f).LinkTarget ?? "?")}")
+        .Select(f => (Fd: Path.GetFileName(f), Target: new FileInfo(f).LinkTarget ?? "?"))
+        .Where(e => e.Target.StartsWith("socket:", StringComparison.Ordinal)
+                    || e.Target.StartsWith("anon_inode:", StringComparison.Ordinal)
+                    || e.Target.StartsWith("pipe:", StringComparison.Ordinal)
+                    || e.Target == "/dev/vsock")
+        .Select(e => $"{e.Fd}->{e.Target}")
         .ToArray();
 
     /// <summary>The <c>flags:</c> line of <c>/proc/self/fdinfo/FD</c> (octal).</summary>
