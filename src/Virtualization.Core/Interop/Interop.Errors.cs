@@ -26,6 +26,16 @@ internal static partial class Interop
         internal const int ETIMEDOUT = 110;
         internal const int ECONNREFUSED = 111;
         internal const int EINPROGRESS = 115;
+        internal const int ENOPROTOOPT = 92;
+        internal const int EPROTONOSUPPORT = 93;
+        internal const int ESOCKTNOSUPPORT = 94;
+        internal const int EOPNOTSUPP = 95;
+        internal const int ENETUNREACH = 101;
+        internal const int ECONNABORTED = 103;
+        internal const int ENOTCONN = 107;
+        internal const int EHOSTUNREACH = 113;
+        internal const int EALREADY = 114;
+        internal const int ECANCELED = 125;
     }
 
     /// <summary>The errno left by the last native call made with <c>SetLastError = true</c>.</summary>

@@ -1,0 +1,11 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Virtualization.Core.Interop;
+
+internal static partial class Interop
+{
+    /// <summary><c>getsockname(2)</c>: the local <c>sockaddr</c> (for a socket bound to port ANY, the port the kernel chose).</summary>
+    [LibraryImport(Libc, EntryPoint = "getsockname", SetLastError = true)]
+    internal static partial int GetSockName(SafeSocketHandle socket, Span<byte> address, ref int addressLength);
+}

@@ -1,0 +1,300 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Virtualization.Core.Vsock;
+using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
+using Native = Virtualization.Core.Interop.Interop;
+
+namespace Virtualization.Core.Tests.Vsock;
+
+/// <summary>
+/// The data path of the vsock layer (native socket → Socket engine → accept loop, connector, streams,
+/// cancellation, errors, disposal) driven over AF_UNIX, which behaves the same and stays on this machine.
+/// </summary>
+public sealed class UnixSocketPathTests : IDisposable
+{
+    private readonly string _dir = NewSocketDirectory();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string PathFor(string name) => Path.Combine(_dir, name);
+
+    [Fact(Timeout = 10000)]
+    public async Task Connect_accept_and_echo_a_megabyte()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("echo.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 16);
+        byte[] payload = RandomNumberGenerator.GetBytes(1 << 20);
+
+        Task server = Task.Run(async () =>
+        {
+            using Socket accepted = await listener.AcceptAsync(CancellationToken.None);
+            await using var stream = new NetworkStream(accepted, ownsSocket: false);
+            await stream.CopyToAsync(stream); // echo until the client shuts down its side
+        });
+
+        await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Task write = Task.Run(async () =>
+        {
+            await client.WriteAsync(payload);
+            client.Socket.Shutdown(SocketShutdown.Send);
+        });
+        var received = new MemoryStream();
+        await client.CopyToAsync(received);
+        await write;
+        await server;
+
+        received.ToArray().Should().Equal(payload);
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Unix_sockets_from_the_factory_and_from_accept_are_close_on_exec()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("cloexec.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+        await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+        using Socket accepted = await accept;
+
+        (FdFlags(listener.Socket.SafeHandle) & O_CLOEXEC).Should().Be(O_CLOEXEC);
+        (FdFlags(client.Socket.SafeHandle) & O_CLOEXEC).Should().Be(O_CLOEXEC);
+        (FdFlags(accepted.SafeHandle) & O_CLOEXEC).Should().Be(O_CLOEXEC);
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Local_address_comes_back_through_getsockname_and_decodes_to_the_path()
+    {
+        string path = PathFor("name.sock");
+        NativeAddress address = NativeAddress.ForUnix(path);
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+
+        var local = (UnixDomainSocketEndPoint)address.Decode(listener.LocalSockAddr);
+        local.ToString().Should().Be(path);
+        listener.Socket.LocalEndPoint!.ToString().Should().Be(path, "Socket decodes through the typed end point too");
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task A_native_client_reaches_the_managed_accept_loop()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("native-client.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+
+        SafeSocketHandle fd = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        fd.IsInvalid.Should().BeFalse();
+        // A unix connect to a listener with room in its queue completes at once, so a blocking call is fine here.
+        Native.Connect(fd, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Native.LastErrno);
+        using var client = new Socket(fd);
+        using Socket accepted = await accept;
+
+        await client.SendAsync("ping"u8.ToArray());
+        byte[] buffer = new byte[4];
+        int read = await accepted.ReceiveAsync(buffer);
+        buffer[..read].Should().Equal("ping"u8.ToArray());
+
+        byte[] peer = NativeSockets.GetPeerName(accepted, address);
+        BitConverter.ToUInt16(peer).Should().Be(Native.AF_UNIX, "an unnamed unix client has just the family");
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task The_connector_reaches_a_natively_bound_listener_and_accept4_returns_it()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("native-server.sock"));
+        using SafeSocketHandle server = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        Native.Bind(server, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Native.LastErrno);
+        Native.Listen(server, 4).Should().Be(0, "errno {0}", Native.LastErrno);
+
+        await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        // The connection is queued, so accept4 returns without blocking.
+        byte[] peer = new byte[128];
+        int peerLength = peer.Length;
+        SafeSocketHandle acceptedFd = Native.Accept4(server, peer, ref peerLength, Native.SOCK_CLOEXEC);
+        acceptedFd.IsInvalid.Should().BeFalse("errno {0}", Native.LastErrno);
+        (FdFlags(acceptedFd) & O_CLOEXEC).Should().Be(O_CLOEXEC);
+        using var accepted = new Socket(acceptedFd);
+
+        await client.WriteAsync("hello"u8.ToArray());
+        byte[] buffer = new byte[5];
+        await accepted.ReceiveAsync(buffer);
+        buffer.Should().Equal("hello"u8.ToArray());
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Accept_is_cancellable_within_100ms_and_the_listener_keeps_working()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("cancel-accept.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+        using var cts = new CancellationTokenSource();
+
+        Task<Socket> accept = listener.AcceptAsync(cts.Token);
+        accept.IsCompleted.Should().BeFalse();
+        (Exception? error, TimeSpan elapsed) = await CancelAndMeasure(accept, cts);
+
+        error.Should().BeAssignableTo<OperationCanceledException>();
+        elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(100));
+
+        Task<Socket> next = listener.AcceptAsync(CancellationToken.None);
+        await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+        using Socket accepted = await next;
+        accepted.Connected.Should().BeTrue();
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Connect_is_cancellable_within_100ms()
+    {
+        await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
+        using var cts = new CancellationTokenSource();
+
+        Task<NetworkStream> connect = NativeSockets.ConnectAsync(target.Address, Timeout.InfiniteTimeSpan, cts.Token);
+        connect.IsCompleted.Should().BeFalse("the accept queue is full, so the SYN is dropped");
+        (Exception? error, TimeSpan elapsed) = await CancelAndMeasure(connect, cts);
+
+        error.Should().BeAssignableTo<OperationCanceledException>()
+            .Which.CancellationToken.Should().Be(cts.Token);
+        elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Connect_timeout_reports_ETIMEDOUT_with_the_configured_value()
+    {
+        await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
+
+        VsockException ex = target.ProbeTimeout;
+        ex.Errno.Should().Be(Native.Errno.ETIMEDOUT);
+        ex.Message.Should().Contain($"Connecting to {target.Address.Description} timed out after 250 ms");
+        target.ProbeElapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(240))
+            .And.BeLessThan(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task An_already_cancelled_token_never_creates_a_socket()
+    {
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        Func<Task> act = () => NativeSockets.ConnectAsync(NativeAddress.ForUnix(PathFor("x.sock")), TimeSpan.FromSeconds(1), cts.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public async Task Non_positive_timeouts_are_rejected(int milliseconds)
+    {
+        Func<Task> act = () => NativeSockets.ConnectAsync(NativeAddress.ForUnix(PathFor("x.sock")), TimeSpan.FromMilliseconds(milliseconds), CancellationToken.None);
+
+        await act.Should().ThrowAsync<ArgumentOutOfRangeException>().WithParameterName("timeout");
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Connection_refused_names_the_port_and_the_VM_CID()
+    {
+        string path = PathFor("refused.sock");
+        NativeListener.Start(NativeAddress.ForUnix(path), backlog: 4).Dispose(); // the socket file stays, nobody listens
+        var connector = new UnixSocketVsockConnector((cid, port) => path);
+
+        Func<Task> act = () => connector.ConnectAsync(7, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        VsockException ex = (await act.Should().ThrowAsync<VsockException>()).Which;
+        ex.Errno.Should().Be(Native.Errno.ECONNREFUSED);
+        ex.Message.Should().StartWith("Nothing listening on port 5000 in VM CID 7");
+        ex.EndPoint.Should().Be(new VsockEndPoint(7, 5000));
+        ex.InnerException.Should().BeOfType<SocketException>()
+            .Which.SocketErrorCode.Should().Be(SocketError.ConnectionRefused);
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task A_missing_socket_file_also_means_nothing_is_listening()
+    {
+        var connector = new UnixSocketVsockConnector((cid, port) => PathFor($"{cid}-{port}.sock"));
+
+        Func<Task> act = () => connector.ConnectAsync(9, 1234, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        VsockException ex = (await act.Should().ThrowAsync<VsockException>()).Which;
+        ex.Errno.Should().Be(Native.Errno.ENOENT);
+        ex.Message.Should().StartWith("Nothing listening on port 1234 in VM CID 9").And.Contain("does not exist");
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task The_unix_connector_maps_cid_and_port_to_a_path()
+    {
+        string path = PathFor("3-5000.sock");
+        await using NativeListener listener = NativeListener.Start(NativeAddress.ForUnix(path), backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+        var connector = new UnixSocketVsockConnector((cid, port) => PathFor($"{cid}-{port}.sock"));
+
+        await using Stream stream = await ((IVsockConnector)connector).ConnectAsync(3, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
+        using Socket accepted = await accept;
+
+        await accepted.SendAsync("ok"u8.ToArray());
+        byte[] buffer = new byte[2];
+        await stream.ReadExactlyAsync(buffer);
+        buffer.Should().Equal("ok"u8.ToArray());
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Disposing_the_listener_ends_a_pending_accept_with_ObjectDisposedException()
+    {
+        NativeListener listener = NativeListener.Start(NativeAddress.ForUnix(PathFor("dispose.sock")), backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+        accept.IsCompleted.Should().BeFalse();
+
+        await listener.DisposeAsync();
+
+        await accept.Invoking(t => t).Should().ThrowAsync<ObjectDisposedException>();
+        await listener.Invoking(l => l.AcceptAsync(CancellationToken.None)).Should().ThrowAsync<ObjectDisposedException>();
+        listener.Dispose(); // twice is fine
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task Disposing_the_stream_closes_the_socket_and_the_peer_reads_end_of_stream()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("eof.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+        NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+        using Socket accepted = await accept;
+        SafeSocketHandle handle = client.Socket.SafeHandle;
+
+        await client.DisposeAsync();
+
+        handle.IsClosed.Should().BeTrue("the stream owns the socket");
+        int read = await accepted.ReceiveAsync(new byte[1]);
+        read.Should().Be(0);
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task A_VsockConnection_owns_its_socket()
+    {
+        NativeAddress address = NativeAddress.ForUnix(PathFor("connection.sock"));
+        await using NativeListener listener = NativeListener.Start(address, backlog: 4);
+        Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
+        await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var connection = new VsockConnection(await accept, new VsockEndPoint(VsockEndPoint.Any, 5000), new VsockEndPoint(3, 1030));
+
+        connection.ToString().Should().Be("vsock:any:5000 <- vsock:3:1030");
+        await connection.Stream.WriteAsync("x"u8.ToArray());
+        byte[] one = new byte[1];
+        await client.ReadExactlyAsync(one);
+        one[0].Should().Be((byte)'x');
+
+        await connection.DisposeAsync();
+
+        connection.Socket.SafeHandle.IsClosed.Should().BeTrue();
+        (await client.ReadAsync(one)).Should().Be(0);
+    }
+
+    [Fact]
+    public void Close_releases_a_raw_descriptor_and_reports_EBADF_for_a_bad_one()
+    {
+        SafeSocketHandle handle = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        int fd = (int)handle.DangerousGetHandle();
+        handle.SetHandleAsInvalid(); // ownership passes to the raw descriptor
+
+        Native.Close(fd).Should().Be(0);
+        // Not fd again: another test may already have been given that number.
+        Native.Close(-1).Should().Be(-1);
+        Native.LastErrno.Should().Be(Native.Errno.EBADF);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Sockets;
+using Virtualization.Core.Vsock;
+using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
+using Native = Virtualization.Core.Interop.Interop;
+
+namespace Virtualization.Core.Tests.Vsock;
+
+/// <summary>
+/// Real AF_VSOCK, without ever connecting: on these machines a vsock connect leaves the machine for its host.
+/// socket, bind, listen, getsockname, setsockopt, ioctl and a pending accept are all local.
+/// </summary>
+public sealed class VsockKernelTests
+{
+    [SkippableFact(Timeout = 10000)]
+    public async Task Listener_on_any_port_reports_the_port_the_kernel_chose()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+
+        await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
+
+        listener.LocalEndPoint.Port.Should().NotBe(VsockEndPoint.AnyPort);
+        listener.LocalEndPoint.Port.Should().BeGreaterThanOrEqualTo(1024u, "the kernel hands out unprivileged ephemeral ports");
+        listener.LocalEndPoint.Cid.Should().Be(VsockEndPoint.Any);
+        listener.ToString().Should().Be($"VsockListener vsock:any:{listener.LocalEndPoint.Port}");
+    }
+
+    [SkippableFact]
+    public void Native_bind_of_the_managed_sockaddr_is_understood_by_the_kernel()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+
+        using SafeSocketHandle fd = Native.Socket(Native.AF_VSOCK, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        fd.IsInvalid.Should().BeFalse();
+        SocketAddress any = new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort).Serialize();
+        Native.Bind(fd, any.Buffer.Span[..any.Size], any.Size).Should().Be(0, "errno {0}", Native.LastErrno);
+        Native.Listen(fd, 4).Should().Be(0, "errno {0}", Native.LastErrno);
+
+        Span<byte> buffer = stackalloc byte[128];
+        int length = buffer.Length;
+        Native.GetSockName(fd, buffer, ref length).Should().Be(0, "errno {0}", Native.LastErrno);
+
+        length.Should().Be(16);
+        VsockEndPoint bound = VsockEndPoint.Read(buffer[..length]);
+        bound.Cid.Should().Be(VsockEndPoint.Any);
+        bound.Port.Should().BeInRange(1024u, VsockEndPoint.AnyPort - 1);
+    }
+
+    [SkippableFact]
+    public void Binding_a_port_in_use_names_the_port_and_the_fix()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+        using VsockListener first = VsockListener.Start(VsockEndPoint.AnyPort);
+        uint port = first.LocalEndPoint.Port;
+
+        var act = () => VsockListener.Start(port);
+
+        VsockException ex = act.Should().Throw<VsockException>().Which;
+        ex.Errno.Should().Be(Native.Errno.EADDRINUSE);
+        ex.Message.Should().Contain($"port {port} in any CID").And.Contain("already in use").And.Contain("AnyPort");
+        ex.EndPoint.Should().Be(new VsockEndPoint(VsockEndPoint.Any, port));
+    }
+
+    [SkippableFact]
+    public void Local_cid_comes_from_dev_vsock()
+    {
+        Skip.IfNot(File.Exists("/dev/vsock"), "/dev/vsock is absent: the vsock core module is not loaded on this machine");
+
+        uint cid = VsockEndPoint.GetLocalCid();
+
+        cid.Should().NotBe(VsockEndPoint.Any).And.NotBe(VsockEndPoint.Hypervisor);
+        cid.Should().BeGreaterThanOrEqualTo(VsockEndPoint.Host, "a host reports 2, a guest its own CID (3 or more)");
+    }
+
+    [SkippableFact(Timeout = 10000)]
+    public async Task Accept_on_a_vsock_listener_is_cancellable_within_100ms()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+        await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
+        using var cts = new CancellationTokenSource();
+
+        Task<VsockConnection> accept = listener.AcceptAsync(cts.Token);
+        accept.IsCompleted.Should().BeFalse("nobody connects");
+        (Exception? error, TimeSpan elapsed) = await CancelAndMeasure(accept, cts);
+
+        error.Should().BeAssignableTo<OperationCanceledException>();
+        elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(100));
+
+        // The listener survives a cancelled accept: a second one pends again.
+        using var second = new CancellationTokenSource();
+        Task<VsockConnection> again = listener.AcceptAsync(second.Token);
+        again.IsCompleted.Should().BeFalse();
+        (error, _) = await CancelAndMeasure(again, second);
+        error.Should().BeAssignableTo<OperationCanceledException>();
+    }
+
+    [SkippableFact(Timeout = 10000)]
+    public async Task Disposing_a_vsock_listener_ends_a_pending_accept()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+        VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
+        Task<VsockConnection> accept = listener.AcceptAsync();
+
+        await listener.DisposeAsync();
+
+        await accept.Invoking(t => t).Should().ThrowAsync<ObjectDisposedException>();
+        await listener.Invoking(l => l.AcceptAsync()).Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [SkippableFact]
+    public void Connect_timeout_option_is_set_on_the_vsock_socket()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+        NativeAddress address = NativeAddress.ForVsock(new VsockEndPoint(3, 5000));
+        using Socket socket = NativeSockets.Create(address);
+
+        NativeSockets.SetVsockConnectTimeout(socket, TimeSpan.FromMilliseconds(1500), address);
+
+        byte[] value = new byte[16];
+        socket.GetRawSocketOption(Native.AF_VSOCK, Native.SO_VM_SOCKETS_CONNECT_TIMEOUT, value).Should().Be(16);
+        BitConverter.ToInt64(value, 0).Should().Be(1, "seconds");
+        BitConverter.ToInt64(value, 8).Should().Be(500_000, "microseconds");
+    }
+
+    [SkippableFact]
+    public void Vsock_sockets_are_close_on_exec()
+    {
+        Skip.IfNot(VsockAvailable(out string reason), reason);
+        using Socket socket = NativeSockets.Create(NativeAddress.ForVsock(new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort)));
+
+        (FdFlags(socket.SafeHandle) & O_CLOEXEC).Should().Be(O_CLOEXEC);
+        socket.AddressFamily.Should().Be(AddressFamily.Unknown, "what .NET reports for AF_VSOCK");
+        socket.SocketType.Should().Be(SocketType.Stream);
+    }
+}
