@@ -5,6 +5,7 @@ using Virtualization.Core.Crosvm;
 using Virtualization.Core.Disks;
 using Virtualization.Core.Lifecycle;
 using Virtualization.Core.Vmm;
+using Virtualization.Core.Vsock;
 
 namespace Virtualization.Core;
 
@@ -34,6 +35,7 @@ public sealed class VirtualizationService : IVirtualizationService
     private readonly ILogger _logger;
     private readonly IVmmRunner _runner;
     private readonly CidAllocator _cids;
+    private readonly IVsockConnector _vsock;
     private bool _disposed;
 
     /// <summary>Creates a service.</summary>
@@ -42,7 +44,14 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     /// <exception cref="PlatformNotSupportedException">The host is not Linux.</exception>
     public VirtualizationService(VirtualizationServiceOptions? options = null, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, VsockConnector.Instance)
     {
+    }
+
+    /// <summary>Creates a service whose VMs connect to guests through <paramref name="vsock"/> (tests use unix sockets).</summary>
+    internal VirtualizationService(VirtualizationServiceOptions? options, ILoggerFactory? loggerFactory, IVsockConnector vsock)
+    {
+        _vsock = vsock;
         if (!OperatingSystem.IsLinux())
         {
             throw new PlatformNotSupportedException("Virtualization.Core runs VMs on Linux hosts only.");
@@ -94,7 +103,7 @@ public sealed class VirtualizationService : IVirtualizationService
             VmmDisk[] disks = await AssembleDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
-            var vm = new VmInstance(this, _runner, launch, lease, _options, logger);
+            var vm = new VmInstance(this, _runner, launch, lease, _options, _vsock, logger);
             lock (_gate)
             {
                 ThrowIfDisposed();
@@ -176,9 +185,10 @@ public sealed class VirtualizationService : IVirtualizationService
             throw new ArgumentException("CrosvmPath and QemuPath must name executables.", nameof(options));
         }
 
-        if (options.StopGracePeriod < TimeSpan.Zero || options.StartTimeout <= TimeSpan.Zero)
+        if (options.StopGracePeriod < TimeSpan.Zero || options.StartTimeout <= TimeSpan.Zero || options.VsockConnectTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException("StopGracePeriod must not be negative and StartTimeout must be positive.", nameof(options));
+            throw new ArgumentException(
+                "StopGracePeriod must not be negative; StartTimeout and VsockConnectTimeout must be positive.", nameof(options));
         }
 
         string longestSocket = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "vm-" + options.LastGuestCid, "qmp.sock.");

@@ -45,6 +45,9 @@ public sealed record VirtualizationServiceOptions
     /// </summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long <see cref="IVirtualMachine.ConnectVsockAsync"/> tries to connect. Default 5 s.</summary>
+    public TimeSpan VsockConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     private static string DefaultTemporaryDirectory()
     {
         string? runtimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Vmm;
+using Virtualization.Core.Vsock;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -23,6 +24,8 @@ internal sealed class VmInstance : IVirtualMachine
     private readonly TaskCompletionSource<DeathReason> _death = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeSpan _stopGracePeriod;
     private readonly TimeSpan _startTimeout;
+    private readonly TimeSpan _vsockConnectTimeout;
+    private readonly IVsockConnector _vsock;
 
     private Phase _phase = Phase.NotStarted;
     private IVmmProcess? _process;
@@ -38,8 +41,11 @@ internal sealed class VmInstance : IVirtualMachine
         VmmLaunchRequest launch,
         CidLease cidLease,
         VirtualizationServiceOptions options,
+        IVsockConnector vsock,
         ILogger logger)
     {
+        _vsock = vsock;
+        _vsockConnectTimeout = options.VsockConnectTimeout;
         _service = service;
         _runner = runner;
         _launch = launch;
@@ -294,8 +300,18 @@ internal sealed class VmInstance : IVirtualMachine
     public Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(port);
-        throw new NotSupportedException(
-            "ConnectVsockAsync is not available yet: the native AF_VSOCK layer is a separate work item (issue 3).");
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_phase is not (Phase.Launching or Phase.Running))
+            {
+                throw new InvalidOperationException(
+                    $"VM is not running (CID {Cid} is {_state.State}); vsock connections need a started VM.");
+            }
+        }
+
+        // The connection is opened without the lock; if the VM dies meanwhile, the guest end resets it.
+        return _vsock.ConnectAsync((uint)Cid, (uint)port, _vsockConnectTimeout, cancellationToken);
     }
 
     /// <summary>Kills the VM if it runs, waits for its death and cleanup, and removes it from the service.</summary>

@@ -27,10 +27,14 @@ internal sealed class TestHarness : IAsyncDisposable
         }
 
         LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
-        Service = new VirtualizationService(Options, LoggerFactory);
+        // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
+        Service = new VirtualizationService(Options, LoggerFactory, new Virtualization.Core.Vsock.UnixSocketVsockConnector(VsockPath));
     }
 
     public string Root { get; }
+
+    /// <summary>Where a test listens to play the guest's vsock port <paramref name="port"/> of VM <paramref name="cid"/>.</summary>
+    public string VsockPath(uint cid, uint port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
 
     public VirtualizationServiceOptions Options { get; }
 

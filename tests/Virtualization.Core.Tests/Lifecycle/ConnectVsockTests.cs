@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using Virtualization.Core.Tests.Infrastructure;
+
+namespace Virtualization.Core.Tests.Lifecycle;
+
+/// <summary>
+/// ConnectVsockAsync through the VM object. The fake VMM has no vsock, so the harness maps (CID, port) to a unix socket:
+/// the same native connect path, without ever connecting an AF_VSOCK socket on this host.
+/// </summary>
+public sealed class ConnectVsockTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_RunningVm_ReturnsConnectedStreamToGuestPort()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync();
+        using var guest = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        guest.Bind(new UnixDomainSocketEndPoint(h.VsockPath((uint)vm.Cid, 5000)));
+        guest.Listen();
+        Task<Socket> accepted = guest.AcceptAsync();
+
+        await using Stream stream = await vm.ConnectVsockAsync(5000);
+        using Socket server = await accepted;
+        await stream.WriteAsync("ping"u8.ToArray());
+        var buffer = new byte[4];
+        await server.ReceiveAsync(buffer, SocketFlags.None);
+        buffer.Should().Equal("ping"u8.ToArray());
+        await server.SendAsync("pong"u8.ToArray(), SocketFlags.None);
+        await stream.ReadExactlyAsync(buffer);
+        buffer.Should().Equal("pong"u8.ToArray());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_NothingListening_SaysWhichPortAndCid()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync();
+
+        Func<Task> connect = () => vm.ConnectVsockAsync(4321);
+
+        (await connect.Should().ThrowAsync<VsockException>()).Which.Message.Should().Contain("4321").And.Contain(vm.Cid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_NotRunning_ThrowsVmIsNotRunning()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+
+        Func<Task> beforeStart = () => vm.ConnectVsockAsync(5000);
+        (await beforeStart.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("VM is not running");
+
+        vm.Kill();
+        await vm.WaitForDeathAsync();
+        Func<Task> afterDeath = () => vm.ConnectVsockAsync(5000);
+        (await afterDeath.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("VM is not running");
+    }
+}
