@@ -137,6 +137,9 @@ wanted=(
     "PVPANIC pvpanic"
     "PVPANIC_MMIO pvpanic-mmio"
     "PVPANIC_PCI pvpanic-pci"
+    # ACPI power button + evdev: lets QMP system_powerdown stop the guest (acpid in init).
+    "ACPI_BUTTON button"
+    "INPUT_EVDEV evdev"
 )
 
 # Print the modules.dep path of module $1 ('-' and '_' are interchangeable).

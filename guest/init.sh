@@ -48,6 +48,15 @@ fi
 # Let deferred probing (virtio-mmio, ACPI) settle.
 mdev -s 2>/dev/null
 
+# ACPI power button (QMP system_powerdown) -> clean poweroff.
+if [ -e /dev/input/event0 ]; then
+    mkdir -p /etc/acpi
+    printf '#!/bin/sh\necho \"VCORE-GUEST: power button\" >/dev/console\nsync\npoweroff -f\n' >/etc/acpi/powerbtn
+    chmod +x /etc/acpi/powerbtn
+    echo "PWRF powerbtn" >/etc/acpid.conf
+    acpid -c /etc/acpi -a /etc/acpid.conf -l /dev/null 2>/dev/null
+fi
+
 hostname vcore-guest 2>/dev/null
 ip link set lo up 2>/dev/null
 
