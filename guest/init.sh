@@ -51,7 +51,12 @@ mdev -s 2>/dev/null
 # ACPI power button (QMP system_powerdown) -> clean poweroff.
 if [ -e /dev/input/event0 ]; then
     mkdir -p /etc/acpi
-    printf '#!/bin/sh\necho \"VCORE-GUEST: power button\" >/dev/console\nsync\npoweroff -f\n' >/etc/acpi/powerbtn
+    cat >/etc/acpi/powerbtn <<'PWR'
+#!/bin/sh
+echo "VCORE-GUEST: power button" >/dev/console
+sync
+poweroff -f
+PWR
     chmod +x /etc/acpi/powerbtn
     echo "PWRF powerbtn" >/etc/acpid.conf
     acpid -c /etc/acpi -a /etc/acpid.conf -l /dev/null 2>/dev/null
