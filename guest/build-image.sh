@@ -145,7 +145,7 @@ wanted=(
 # Print the modules.dep path of module $1 ('-' and '_' are interchangeable).
 find_module() {
     local pat=${1//[-_]/[-_]}
-    grep -oE "^[^:]*/${pat}\.ko(\.xz|\.zst|\.gz)?:" "$mdir/modules.dep" | head -n1 | sed 's/:$//'
+    grep -oE "^[^:]*/${pat}\.ko(\.xz|\.zst|\.gz)?:" "$mdir/modules.dep" | head -n1 | sed 's/:$//' || true
 }
 
 declare -A seen=()
