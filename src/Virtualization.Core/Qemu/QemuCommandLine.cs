@@ -35,7 +35,15 @@ internal static class QemuCommandLine
         if (config.Kernel is { } kernel)
         {
             args.AddRange(["-kernel", kernel]);
-            var append = new StringBuilder("console=ttyS0 panic=-1");
+            // reboot=t: the default reboot method sometimes hangs on microvm. tsc_early_khz: under TCG, microvm has no
+            // timer to calibrate the TSC against and a busy host makes the guest hang at boot; the guest TSC runs at
+            // the host's rate, so tell it.
+            var append = new StringBuilder("console=ttyS0 reboot=t panic=-1");
+            if (!useKvm && HostTscKhz.Value is { } khz)
+            {
+                append.Append(" tsc_early_khz=").Append(khz.ToString(CultureInfo.InvariantCulture));
+            }
+
             if (!string.IsNullOrEmpty(config.Params))
             {
                 append.Append(' ').Append(config.Params);
@@ -69,6 +77,33 @@ internal static class QemuCommandLine
         }
 
         return args;
+    }
+
+    /// <summary>The host CPU's clock in kHz (<c>cpu MHz</c> of /proc/cpuinfo), if it can be read.</summary>
+    private static readonly Lazy<long?> HostTscKhz = new(ReadHostTscKhz);
+
+    private static long? ReadHostTscKhz()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (line.StartsWith("cpu MHz", StringComparison.Ordinal)
+                    && double.TryParse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz)
+                    && mhz > 0)
+                {
+                    return (long)Math.Round(mhz * 1000);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
     }
 
     /// <summary>QEMU option values escape a comma by doubling it.</summary>

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Virtualization.Core.Qemu;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Tests.Qemu;
+
+public sealed class QemuCommandLineTests
+{
+    [Fact]
+    public void Build_KernelDisksVsock_ProducesMicrovmArgv()
+    {
+        var config = new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", Initrd = "/k/initrd", Params = "quiet", MemoryMib = 300, CpuCount = 2 };
+        var request = new VmmLaunchRequest(12, config, [new VmmDisk("/d/a,b.img", false), new VmmDisk("/d/rw.img", true)], "/tmp/vm-12", Stream.Null, NullLogger.Instance);
+
+        List<string> argv = QemuCommandLine.Build(request, useKvm: false, withVsock: true);
+
+        argv.Should().ContainInConsecutiveOrder("-M", "microvm,x-option-roms=off,rtc=on");
+        argv.Should().Contain(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]);
+        argv.Should().ContainInConsecutiveOrder("-accel", "tcg");
+        argv.Should().ContainInConsecutiveOrder("-m", "300");
+        argv.Should().ContainInConsecutiveOrder("-smp", "2");
+        argv.Should().ContainInConsecutiveOrder("-serial", "stdio");
+        argv.Should().ContainInConsecutiveOrder("-qmp", "unix:/tmp/vm-12/qmp.sock,server=on,wait=off");
+        argv.Should().ContainInConsecutiveOrder("-kernel", "/k/vmlinuz");
+        string append = argv[argv.IndexOf("-append") + 1];
+        append.Should().MatchRegex(@"^console=ttyS0 reboot=t panic=-1 tsc_early_khz=\d+ quiet$");
+        argv.Should().ContainInConsecutiveOrder("-initrd", "/k/initrd");
+        argv.Should().ContainInConsecutiveOrder("-drive", "file=/d/a,,b.img,if=none,id=disk0,format=raw,readonly=on");
+        argv.Should().ContainInConsecutiveOrder("-drive", "file=/d/rw.img,if=none,id=disk1,format=raw,readonly=off");
+        argv.Should().ContainInConsecutiveOrder("-device", "virtio-blk-device,drive=disk1");
+        argv.Should().ContainInConsecutiveOrder("-device", "vhost-vsock-device,guest-cid=12");
+        argv.Should().NotContain("-cpu");
+    }
+
+    [Fact]
+    public void Build_NoConsoleKvmNoVsock_SerialNullCpuHostNoVsockDevice()
+    {
+        var config = new VirtualMachineRawConfig { Kernel = "/k" };
+        var request = new VmmLaunchRequest(10, config, [], "/t", null, NullLogger.Instance);
+
+        List<string> argv = QemuCommandLine.Build(request, useKvm: true, withVsock: false);
+
+        argv.Should().ContainInConsecutiveOrder("-serial", "null");
+        argv.Should().ContainInConsecutiveOrder("-accel", "kvm");
+        argv.Should().ContainInConsecutiveOrder("-cpu", "host");
+        argv.Should().ContainInConsecutiveOrder("-m", "256");
+        argv.Should().NotContain(a => a.StartsWith("vhost-vsock", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0, "guest-shutdown", false, DeathReason.Shutdown)]
+    [InlineData(0, "host-qmp-quit", false, DeathReason.Shutdown)]
+    [InlineData(0, "guest-reset", false, DeathReason.Reboot)]
+    [InlineData(0, "guest-panic", false, DeathReason.GuestPanic)]
+    [InlineData(1, null, true, DeathReason.GuestPanic)]
+    [InlineData(0, null, false, DeathReason.Shutdown)]
+    [InlineData(1, null, false, DeathReason.Error)]
+    public void ToDeathReason_MapsQmpEventsAndExitCode(int exitCode, string? reason, bool panicked, DeathReason expected) =>
+        QemuProcess.ToDeathReason(exitCode, reason, panicked).Should().Be(expected);
+
+    [Fact(Timeout = 30_000)]
+    public async Task CreateVmAsync_QemuWithWritablePartition_ThrowsNotSupportedAndLeavesNothing()
+    {
+        await using var h = new Infrastructure.TestHarness(o => o with { Vmm = VmmKind.Qemu });
+        string part = h.File("p.img", 4096);
+        var config = new VirtualMachineRawConfig { Kernel = h.Kernel(), Disks = [new DiskImage(null, false, [new Partition("data", part, Writable: true)])] };
+
+        Func<Task> create = () => h.Service.CreateVmAsync(config);
+
+        (await create.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should().Contain("'data' is writable").And.Contain("crosvm");
+        h.Service.HeldCidCount.Should().Be(0);
+    }
+}
