@@ -22,7 +22,8 @@ outdir=$(cd "$outdir" && pwd)
 
 log() { echo "build-image: $*" >&2; }
 
-stamp_value=$(cat "${BASH_SOURCE[0]}" "$init_src" | sha256sum | cut -d' ' -f1)
+echo_src="$here/vsock-echo.c"
+stamp_value=$(cat "${BASH_SOURCE[0]}" "$init_src" "$echo_src" | sha256sum | cut -d' ' -f1)
 
 print_outputs() {
     echo "kernel:    $outdir/vmlinuz"
@@ -207,6 +208,12 @@ done
 { echo "load order:"; sed 's/^/  /' "$root/lib/modules/load.list"; } >>"$work/modules.txt"
 
 install -m 0755 "$init_src" "$root/init"
+# The guest end of the host-to-guest vsock test (needs a C compiler with static glibc; skipped without one).
+if command -v cc >/dev/null && cc -static -O2 -o "$root/bin/vsock-echo" "$echo_src" 2>"$work/vsock-echo.log"; then
+    log "built vsock-echo"
+else
+    log "warning: could not build vsock-echo (see $work/vsock-echo.log); the vsock end-to-end test will skip"
+fi
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 echo "$kver" >"$root/etc/vcore-kernel-release"

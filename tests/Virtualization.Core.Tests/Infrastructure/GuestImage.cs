@@ -39,10 +39,12 @@ internal static class GuestImage
     };
 
     /// <summary>A harness whose service runs QEMU under TCG (nested KVM hangs on these hosts).</summary>
-    public static TestHarness Harness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null) =>
-        new(o =>
+    public static TestHarness Harness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null, bool realVsock = false) =>
+        new(
+            o =>
         {
             o = o with { Vmm = VmmKind.Qemu, Acceleration = VmAcceleration.Tcg, StartTimeout = TimeSpan.FromSeconds(30), StopGracePeriod = TimeSpan.FromSeconds(4) };
             return configure is null ? o : configure(o);
-        });
+        },
+            realVsock);
 }

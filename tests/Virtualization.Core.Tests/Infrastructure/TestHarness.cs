@@ -10,7 +10,7 @@ internal sealed class TestHarness : IAsyncDisposable
 {
     private readonly List<int> _pids = [];
 
-    public TestHarness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null)
+    public TestHarness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null, bool realVsock = false)
     {
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
@@ -28,7 +28,9 @@ internal sealed class TestHarness : IAsyncDisposable
 
         LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
         // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
-        Service = new VirtualizationService(Options, LoggerFactory, new Virtualization.Core.Vsock.UnixSocketVsockConnector(VsockPath));
+        Service = realVsock
+            ? new VirtualizationService(Options, LoggerFactory)
+            : new VirtualizationService(Options, LoggerFactory, new Virtualization.Core.Vsock.UnixSocketVsockConnector(VsockPath));
     }
 
     public string Root { get; }
