@@ -35,9 +35,10 @@ internal sealed class CrosvmRunner : IVmmRunner
 
         // A socket left by a VMM that was killed makes crosvm fail with EADDRINUSE.
         File.Delete(socket);
+        string crosvm = ExecutableResolver.Resolve(_crosvmPath);
         List<string> args = CrosvmCommandLine.Build(request, consoleToStdout: request.ConsoleOutput is not null);
-        VmmChildProcess child = await VmmChildProcess.StartAsync(_crosvmPath, args, request.ConsoleOutput, request.Logger, request.Cid)
+        VmmChildProcess child = await VmmChildProcess.StartAsync(crosvm, args, request.ConsoleOutput, request.Logger, request.Cid)
             .ConfigureAwait(false);
-        return new CrosvmProcess(child, ExecutableResolver.Resolve(_crosvmPath), socket, request.Logger, request.Cid);
+        return new CrosvmProcess(child, crosvm, socket, request.Logger, request.Cid);
     }
 }

@@ -87,7 +87,7 @@ internal sealed partial class QemuRunner : IVmmRunner
         string qmp = Path.Combine(request.TemporaryDirectory, QemuCommandLine.QmpSocketName);
         File.Delete(qmp);
         List<string> args = QemuCommandLine.Build(request, useKvm, withVsock);
-        VmmChildProcess child = await VmmChildProcess.StartAsync(_qemuPath, args, request.ConsoleOutput, request.Logger, request.Cid)
+        VmmChildProcess child = await VmmChildProcess.StartAsync(ExecutableResolver.Resolve(_qemuPath), args, request.ConsoleOutput, request.Logger, request.Cid)
             .ConfigureAwait(false);
         return new QemuProcess(child, qmp, _stopGracePeriod);
     }

@@ -51,17 +51,17 @@ internal sealed class VmmChildProcess
     internal string StandardErrorTail => _stderrTail.ToString();
 
     /// <summary>
-    /// Launches <paramref name="executable"/> with <paramref name="arguments"/> (an argv array, never a shell line).
+    /// Launches <paramref name="resolved"/> (a full path, see <see cref="ExecutableResolver"/>) with
+    /// <paramref name="arguments"/> (an argv array, never a shell line).
     /// </summary>
     /// <exception cref="VirtualMachineStartException">The process could not be launched.</exception>
     internal static async Task<VmmChildProcess> StartAsync(
-        string executable,
+        string resolved,
         IReadOnlyList<string> arguments,
         Stream? consoleOutput,
         ILogger logger,
         int cid)
     {
-        string resolved = ExecutableResolver.Resolve(executable);
         List<string> argv = ProcessWrapper.Wrap(resolved, arguments, out string program);
         Log.LaunchingVmm(logger, cid, resolved, string.Join(' ', arguments));
         try
@@ -109,11 +109,11 @@ internal sealed class VmmChildProcess
         }
     }
 
-    private static async Task DiscardAsync(Command command)
+    private static Task DiscardAsync(Command command)
     {
         // Read and drop: a VMM that writes to a pipe nobody drains would block its vCPU.
         command.StandardOutput.Discard();
-        await Task.CompletedTask.ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
     private async Task PumpStandardErrorAsync()
