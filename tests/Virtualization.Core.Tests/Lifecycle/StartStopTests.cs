@@ -1,4 +1,3 @@
-using System.Text;
 using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
@@ -9,7 +8,7 @@ public sealed class StartStopTests
     public async Task StartAsync_RunsVmm_ConsoleReachesStreamAndStopShutsDown()
     {
         await using var h = new TestHarness();
-        var console = new LineGate("fake guest console line 3");
+        var console = new ConsoleCapture();
         IVirtualMachine vm = await h.CreateAsync(new FakeScenario { ConsoleLines = 3 }, console);
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
@@ -19,7 +18,7 @@ public sealed class StartStopTests
 
         vm.State.Should().Be(VirtualMachineState.Starting);
         h.ProcessIdOf(vm).Should().BePositive();
-        await console.Seen;
+        await console.WaitForAsync("fake guest console line 3");
         string folder = h.Service.DebugListVms()[0].TemporaryDirectory;
         File.Exists(Path.Combine(folder, "crosvm.sock")).Should().BeTrue("crosvm's control socket lives in the VM folder");
 
@@ -283,50 +282,6 @@ public sealed class StartStopTests
         IVirtualMachine vm = await h.CreateAsync();
         Func<Task> connect = () => vm.ConnectVsockAsync(-1);
         await connect.Should().ThrowAsync<ArgumentOutOfRangeException>();
-    }
-
-    /// <summary>A stream that completes a task once a given text has been written to it.</summary>
-    private sealed class LineGate(string awaited) : MemoryStream
-    {
-        private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Seen => _seen.Task;
-
-        public string Text
-        {
-            get
-            {
-                lock (this)
-                {
-                    return Encoding.UTF8.GetString(ToArray());
-                }
-            }
-        }
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            lock (this)
-            {
-                base.Write(buffer, offset, count);
-            }
-
-            if (Text.Contains(awaited, StringComparison.Ordinal))
-            {
-                _seen.TrySetResult();
-            }
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        {
-            Write(buffer, offset, count);
-            return Task.CompletedTask;
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Write(buffer.ToArray(), 0, buffer.Length);
-            return ValueTask.CompletedTask;
-        }
     }
 
     private sealed class CountingStream : Stream
