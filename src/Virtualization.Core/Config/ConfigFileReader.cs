@@ -386,6 +386,9 @@ internal static class ConfigFileReader
             reason = reason[..suffix];
         }
 
+        // Advice aimed at the programmer, not at the author of the file.
+        reason = reason.Replace(" Change the reader options.", string.Empty, StringComparison.Ordinal);
+
         return new VirtualMachineConfigException(
             "$",
             string.Create(CultureInfo.InvariantCulture, $"malformed JSON at line {line}, column {column}: {reason}"),
