@@ -1,0 +1,184 @@
+using Virtualization.Core;
+
+namespace Virtualization.Cli;
+
+/// <summary>
+/// <c>vm run</c>: loads an Android-style JSON config, creates and starts the VM, streams its console, and waits for it to
+/// die. Cancelling the stop token stops the VM gracefully; cancelling the kill token kills it.
+/// </summary>
+internal sealed class RunCommand
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly TextWriter _out;
+    private readonly TextWriter _err;
+
+    /// <summary>Creates the command.</summary>
+    /// <param name="stdout">Status lines and (without <c>--console</c>) the guest console. Must be thread-safe.</param>
+    /// <param name="stderr">Events, warnings and errors. Must be thread-safe.</param>
+    public RunCommand(TextWriter stdout, TextWriter stderr)
+    {
+        _out = stdout;
+        _err = stderr;
+    }
+
+    /// <summary>Runs the VM to its death.</summary>
+    /// <returns><see cref="ExitCodes.Success"/> when it shut down, <see cref="ExitCodes.Failure"/> otherwise.</returns>
+    /// <exception cref="UsageException">The configuration or an option is invalid.</exception>
+    public async Task<int> RunAsync(RunOptions options, CancellationToken stopToken, CancellationToken killToken)
+    {
+        VirtualMachineRawConfig config = LoadConfig(options);
+        VirtualizationServiceOptions serviceOptions = BuildServiceOptions(options);
+
+        Stream console;
+        try
+        {
+            console = options.ConsolePath is null
+                ? new TextWriterStream(_out, hold: true)
+                : new FileStream(options.ConsolePath, FileMode.Create, FileAccess.Write, FileShare.Read, 1, useAsync: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new UsageException($"Cannot open the console file '{options.ConsolePath}': {e.Message}", e);
+        }
+
+        await using (console.ConfigureAwait(false))
+        {
+            VirtualizationService service;
+            try
+            {
+                service = new VirtualizationService(serviceOptions);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(Messages.Of(e), e);
+            }
+
+            await using (service.ConfigureAwait(false))
+            {
+                IVirtualMachine vm;
+                try
+                {
+                    vm = await service.CreateVmAsync(config, console, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException(Messages.Of(e), e);
+                }
+
+                await using (vm.ConfigureAwait(false))
+                {
+                    return await RunVmAsync(vm, options, console, stopToken, killToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task<int> RunVmAsync(IVirtualMachine vm, RunOptions options, Stream console, CancellationToken stopToken, CancellationToken killToken)
+    {
+        await _out.WriteLineAsync($"Created VM from {options.ConfigPath} with CID {vm.Cid}, state is {StateNames.Of(vm.State)}.").ConfigureAwait(false);
+        var printer = new PayloadEventPrinter(_out, _err);
+        using IDisposable registration = vm.RegisterCallback(printer);
+        try
+        {
+            await vm.StartAsync(stopToken).ConfigureAwait(false);
+            await _out.WriteLineAsync($"Started VM, state now {StateNames.Of(vm.State)}.").ConfigureAwait(false);
+        }
+        catch (VirtualMachineStartException e)
+        {
+            await _err.WriteLineAsync($"Failed to start VM: {e.Message}").ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopToken.IsCancellationRequested)
+        {
+            await _err.WriteLineAsync("Start cancelled.").ConfigureAwait(false);
+        }
+        finally
+        {
+            (console as TextWriterStream)?.Release();
+        }
+
+        DeathReason reason;
+        try
+        {
+            reason = await vm.WaitForDeathAsync(stopToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopToken.IsCancellationRequested)
+        {
+            await _err.WriteLineAsync("Stopping VM...").ConfigureAwait(false);
+            await vm.StopAsync(killToken).ConfigureAwait(false);
+            reason = await vm.WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await printer.DrainAsync(DrainTimeout).ConfigureAwait(false);
+        await console.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await _out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await _err.WriteLineAsync($"VM died: {reason}").ConfigureAwait(false);
+        return reason == DeathReason.Shutdown ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    private VirtualMachineRawConfig LoadConfig(RunOptions options)
+    {
+        VirtualMachineRawConfig config;
+        IReadOnlyList<string> ignored;
+        try
+        {
+            config = VirtualMachineConfigFile.Load(options.ConfigPath, out ignored);
+        }
+        catch (VirtualMachineConfigException e)
+        {
+            throw new UsageException($"{options.ConfigPath}: {Messages.Of(e)}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"Cannot read the config file '{options.ConfigPath}': {e.Message}", e);
+        }
+
+        if (ignored.Count > 0)
+        {
+            _err.WriteLine($"Ignoring config fields not used by this tool: {string.Join(", ", ignored)}");
+        }
+
+        if (options.MemoryMib is { } memory)
+        {
+            config = config with { MemoryMib = memory };
+        }
+
+        if (options.Cpus is { } cpus)
+        {
+            config = config with { CpuCount = cpus };
+        }
+
+        return config;
+    }
+
+    private static VirtualizationServiceOptions BuildServiceOptions(RunOptions options)
+    {
+        var result = new VirtualizationServiceOptions();
+        if (options.Vmm is { } vmm)
+        {
+            result = result with { Vmm = vmm };
+        }
+
+        if (options.CrosvmPath is { } crosvm)
+        {
+            result = result with { CrosvmPath = crosvm };
+        }
+
+        if (options.QemuPath is { } qemu)
+        {
+            result = result with { QemuPath = qemu };
+        }
+
+        if (options.Acceleration is { } accel)
+        {
+            result = result with { Acceleration = accel };
+        }
+
+        if (options.TemporaryDirectory is { } temp)
+        {
+            result = result with { TemporaryDirectory = temp };
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,67 @@
+using Virtualization.Cli;
+using Virtualization.Core.Tests.Disks;
+using Virtualization.Core.Tests.Infrastructure;
+
+namespace Virtualization.Core.Tests.Cli;
+
+public sealed class VmInfoTests
+{
+    [Fact(Timeout = 30000)]
+    public async Task Info_ListsEveryItem()
+    {
+        CliResult result = await CliRunner.RunAsync("info", "--crosvm", TestPaths.FakeCrosvm, "--qemu", "/nonexistent/qemu-system-x86_64");
+
+        result.ExitCode.Should().Be(0, result.Stderr);
+        string[] lines = result.StdoutLines;
+        lines.Should().Contain($"[ok]      crosvm: {TestPaths.FakeCrosvm} (crosvm 0.1.0)");
+        lines.Should().Contain(l => l.StartsWith("[missing] QEMU: ", StringComparison.Ordinal));
+        lines.Should().Contain(l => l.Contains("fix: apt-get install qemu-system-x86", StringComparison.Ordinal));
+        foreach (string item in new[] { "KVM", "vhost-vsock", "vsock", "setpriv" })
+        {
+            lines.Should().ContainSingle(l => l.StartsWith($"[ok]      {item}: ", StringComparison.Ordinal)
+                || l.StartsWith($"[missing] {item}: ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Info_MissingPieces_EachComeWithAFix()
+    {
+        using var dir = new TempDir();
+        var stdout = new StringWriter();
+        var options = new InfoOptions
+        {
+            CrosvmPath = "no-such-crosvm-" + Guid.NewGuid().ToString("N"),
+            QemuPath = dir.File("qemu"),
+            KvmDevice = dir.File("kvm"),
+            VhostVsockDevice = dir.File("vhost-vsock"),
+            VsockDevice = dir.File("vsock"),
+            SetprivPath = dir.File("setpriv"),
+        };
+
+        int code = await new InfoCommand(stdout).RunAsync(options, CancellationToken.None);
+
+        code.Should().Be(0);
+        string[] lines = stdout.ToString().ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Where(l => l.StartsWith("[missing]", StringComparison.Ordinal)).Should().HaveCount(6);
+        lines.Where(l => l.TrimStart().StartsWith("fix: ", StringComparison.Ordinal)).Should().HaveCount(6);
+        stdout.ToString().Should().Contain("modprobe vhost_vsock").And.Contain("apt-get install qemu-system-x86")
+            .And.Contain("kvm").And.Contain("util-linux").And.Contain("not found on PATH");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Info_PresentDevices_AreReportedOk()
+    {
+        using var dir = new TempDir();
+        string device = dir.CreateImage("dev", 1, 1);
+        var stdout = new StringWriter();
+        var options = new InfoOptions { KvmDevice = device, VhostVsockDevice = device, VsockDevice = device, SetprivPath = TestPaths.FakeCrosvm };
+
+        await new InfoCommand(stdout).RunAsync(options, CancellationToken.None);
+
+        string text = stdout.ToString();
+        text.Should().Contain($"[ok]      KVM: {device} is usable (read-write)");
+        text.Should().Contain($"[ok]      vhost-vsock: {device} is present");
+        text.Should().Contain($"[ok]      vsock: {device} is present");
+        text.Should().Contain("[ok]      setpriv: ");
+    }
+}
