@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Developer entry point.
+#   ./build.sh demo                   install QEMU, build the guest image, boot the sample guest with `vm run`
 #   ./build.sh test [--results DIR]   build everything and run the whole test suite (what CI runs)
 #   ./build.sh pack                   build the NuGet package into nuget/
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
@@ -15,12 +16,17 @@ case "$cmd" in
       --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" --results-directory "$results" \
       -- RunConfiguration.TestSessionTimeout=1800000
     ;;
+  demo)
+    guest/build-image.sh
+    dotnet run --project src/Virtualization.Cli -c Release -- run guest/sample-vm.json --vmm qemu --accel tcg
+    ;;
   pack)
     dotnet pack src/Virtualization.Core -c Release -o nuget
+    dotnet pack src/Virtualization.Cli -c Release -o nuget
     ;;
   bench)
     dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"
     ;;
   *)
-    echo "usage: $0 test|pack|bench" >&2; exit 2 ;;
+    echo "usage: $0 demo|test|pack|bench" >&2; exit 2 ;;
 esac
