@@ -6,10 +6,23 @@ namespace Virtualization.Core.Benchmarks;
 /// </summary>
 internal sealed class BenchTemp : IDisposable
 {
-    public BenchTemp(string prefix)
+    /// <param name="prefix">Part of the folder name.</param>
+    /// <param name="fs"><c>tmpfs</c> for <c>/dev/shm</c> (what <c>$XDG_RUNTIME_DIR</c>, the library's default
+    /// root, normally is); <c>disk</c> for the system temp folder (<c>/tmp</c>, the fallback default).</param>
+    public BenchTemp(string prefix, string fs = Disk)
     {
-        Path = Directory.CreateTempSubdirectory("vcb-" + prefix + "-").FullName;
+        string root = fs switch
+        {
+            Tmpfs => "/dev/shm",
+            Disk => System.IO.Path.GetTempPath(),
+            _ => throw new ArgumentOutOfRangeException(nameof(fs), fs, "Expected tmpfs or disk."),
+        };
+        Path = System.IO.Path.Combine(root, "vcb-" + prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
+
+    public const string Tmpfs = "tmpfs";
+    public const string Disk = "disk";
 
     public string Path { get; }
 

@@ -35,10 +35,14 @@ public class CompositeDiskBenchmarks
     private byte[][] _floorContents = null!;
     private int _iteration;
 
+    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
+    public string Fs { get; set; } = BenchTemp.Tmpfs;
+
     [GlobalSetup]
     public void Setup()
     {
-        _temp = new BenchTemp("disk");
+        _temp = new BenchTemp("disk", Fs);
         _partitions = new Partition[s_sizes.Length];
         for (int i = 0; i < s_sizes.Length; i++)
         {

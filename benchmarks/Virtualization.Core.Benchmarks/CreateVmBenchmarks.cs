@@ -29,10 +29,14 @@ public class CreateVmBenchmarks
     private string _floorRoot = null!;
     private int _iteration;
 
+    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
+    public string Fs { get; set; } = BenchTemp.Tmpfs;
+
     [GlobalSetup]
     public void Setup()
     {
-        _temp = new BenchTemp("create");
+        _temp = new BenchTemp("create", Fs);
         _config = new VirtualMachineRawConfig { Kernel = _temp.File("vmlinuz", 4096), Params = "console=ttyS0 quiet" };
         _service = new VirtualizationService(new VirtualizationServiceOptions
         {

@@ -27,16 +27,22 @@ namespace Virtualization.Core.Benchmarks;
 public class LifecycleBenchmarks
 {
     private BenchTemp _temp = null!;
+    private BenchTemp _stubFolder = null!;
     private string _stub = null!;
     private string _rawSocket = null!;
     private VirtualizationService _service = null!;
     private VirtualMachineRawConfig _config = null!;
 
+    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
+    public string Fs { get; set; } = BenchTemp.Tmpfs;
+
     [GlobalSetup]
     public void Setup()
     {
-        _temp = new BenchTemp("life");
-        _stub = StubVmm.Compile(_temp.Path);
+        _temp = new BenchTemp("life", Fs);
+        _stubFolder = new BenchTemp("stub"); // on disk: /dev/shm may be mounted noexec
+        _stub = StubVmm.Compile(_stubFolder.Path);
         _rawSocket = _temp.Combine("raw.sock");
         _config = new VirtualMachineRawConfig { Kernel = _temp.File("vmlinuz", 4096), Params = "console=ttyS0 quiet" };
         _service = new VirtualizationService(new VirtualizationServiceOptions
@@ -55,6 +61,7 @@ public class LifecycleBenchmarks
     {
         await _service.DisposeAsync();
         _temp.Dispose();
+        _stubFolder.Dispose();
     }
 
     [Benchmark(Baseline = true)]
