@@ -40,6 +40,7 @@ internal sealed class CrosvmProcess : IVmmProcess
             _ => ValueTask.FromResult(File.Exists(_controlSocket)),
             this,
             timeout,
+            Path.GetDirectoryName(_controlSocket)!,
             cancellationToken);
 
     /// <inheritdoc/>

@@ -62,6 +62,7 @@ internal sealed class QemuProcess : IVmmProcess
             },
             this,
             timeout,
+            Path.GetDirectoryName(_qmpSocket)!,
             cancellationToken);
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Nito.AsyncEx;
 
 namespace Virtualization.Core.Vmm;
 
@@ -16,6 +17,10 @@ internal static class ReadinessProbe
     /// <param name="probe">True once the VMM is up.</param>
     /// <param name="process">The process being waited on.</param>
     /// <param name="timeout">How long to wait at most.</param>
+    /// <param name="watchDirectory">
+    /// A folder where the VMM creates its control socket: the probe is re-run as soon as a file appears there (inotify),
+    /// so readiness is seen within microseconds instead of at the next poll.
+    /// </param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="VirtualMachineStartException">The VMM exited, or the timeout passed.</exception>
     internal static async Task WaitAsync(
@@ -23,8 +28,13 @@ internal static class ReadinessProbe
         Func<CancellationToken, ValueTask<bool>> probe,
         IVmmProcess process,
         TimeSpan timeout,
+        string watchDirectory,
         CancellationToken cancellationToken)
     {
+        var created = new AsyncAutoResetEvent();
+        using var watcher = new FileSystemWatcher(watchDirectory) { NotifyFilter = NotifyFilters.FileName };
+        watcher.Created += (_, _) => created.Set();
+        watcher.EnableRaisingEvents = true;
         long started = Stopwatch.GetTimestamp();
         TimeSpan interval = s_firstInterval;
         while (true)
@@ -54,8 +64,11 @@ internal static class ReadinessProbe
                     process.StandardErrorTail);
             }
 
-            // Wake on exit as well as on the interval, so a dying VMM is reported at once.
-            await Task.WhenAny(process.Exited, Task.Delay(interval, cancellationToken)).ConfigureAwait(false);
+            // Wake when a file appears, when the VMM exits, or at the interval (a fallback should inotify miss it).
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task delay = Task.Delay(interval, wake.Token);
+            await Task.WhenAny(process.Exited, delay, created.WaitAsync(wake.Token)).ConfigureAwait(false);
+            await wake.CancelAsync().ConfigureAwait(false);
             interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
         }
     }
