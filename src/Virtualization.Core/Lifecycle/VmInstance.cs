@@ -410,9 +410,9 @@ internal sealed class VmInstance : IVirtualMachine
     /// <summary>After death: waits for OnDied delivery, deletes the folder, releases the CID. Never throws.</summary>
     private async Task FinishDeathAsync(Task delivered)
     {
-        await delivered.ConfigureAwait(false);
         try
         {
+            await delivered.ConfigureAwait(false);
             Directory.Delete(TemporaryDirectory, recursive: true);
         }
         catch (DirectoryNotFoundException)
@@ -424,9 +424,12 @@ internal sealed class VmInstance : IVirtualMachine
         {
             Log.TemporaryDirectoryNotDeleted(_logger, Cid, TemporaryDirectory, e);
         }
-
-        _cidLease.Dispose();
-        _death.TrySetResult(_state.Reason ?? Core.DeathReason.Unknown);
+        finally
+        {
+            // Whatever happened above, the CID goes back and waiters learn of the death.
+            _cidLease.Dispose();
+            _death.TrySetResult(_state.Reason ?? Core.DeathReason.Unknown);
+        }
     }
 
     private bool KilledByRequest()
