@@ -356,7 +356,19 @@ internal sealed class VmInstance : IVirtualMachine
 
     private async Task MonitorAsync(IVmmProcess process)
     {
-        VmmExit exit = await process.Exited.ConfigureAwait(false);
+        VmmExit exit;
+        try
+        {
+            exit = await process.Exited.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Nothing may stop the VM from reaching Dead: an unexpected failure is an Error death.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.VmStartFailed(_logger, Cid, e);
+            exit = new VmmExit(-1, Core.DeathReason.Error);
+        }
+
         DeathReason reason;
         lock (_gate)
         {

@@ -49,6 +49,7 @@ public sealed class CallbackTests
         int inside = 0;
         int overlaps = 0;
         VirtualMachineState seenState = VirtualMachineState.NotStarted;
+        VirtualMachineState listedState = VirtualMachineState.NotStarted;
         var callbacks = Enumerable.Range(0, 10).Select(_ => new RecordingCallback
         {
             OnDiedAction = () =>
@@ -60,7 +61,7 @@ public sealed class CallbackTests
 
                 // Calling back into the VM from a callback must not deadlock (no lock is held).
                 seenState = vm.State;
-                h.Service.DebugListVms().Should().NotBeNull();
+                listedState = h.Service.DebugListVms().Single().State;
                 Interlocked.Decrement(ref inside);
             },
         }).ToList();
@@ -71,6 +72,7 @@ public sealed class CallbackTests
 
         overlaps.Should().Be(0);
         seenState.Should().Be(VirtualMachineState.Dead, "the state is Dead before OnDied is delivered");
+        listedState.Should().Be(VirtualMachineState.Dead, "the service can be queried from a callback");
     }
 
     [Fact(Timeout = 30_000)]
