@@ -6,13 +6,15 @@ namespace Virtualization.Core;
 /// </summary>
 public sealed class VirtualMachineStartException : Exception
 {
-    /// <summary>Creates the exception.</summary>
+    private const string NotUsable = "The VM is dead and cannot be started again; fix the cause and create a new VM.";
+
+    /// <summary>Creates the exception. The message is followed by a sentence saying that the VM is not usable.</summary>
     /// <param name="message">What failed.</param>
     /// <param name="exitCode">The VMM's exit code, if it ran and exited.</param>
     /// <param name="standardErrorTail">The last lines the VMM wrote to its standard error.</param>
     /// <param name="innerException">The underlying error, if any.</param>
     public VirtualMachineStartException(string message, int? exitCode, string standardErrorTail, Exception? innerException = null)
-        : base(message, innerException)
+        : base(message.TrimEnd() + "\n" + NotUsable, innerException)
     {
         ExitCode = exitCode;
         StandardErrorTail = standardErrorTail;

@@ -76,7 +76,7 @@ public sealed class StartStopTests
         var e = (await start.Should().ThrowAsync<VirtualMachineStartException>()).Which;
         e.ExitCode.Should().Be(1);
         e.StandardErrorTail.Should().Contain("failed to start");
-        e.Message.Should().Contain("exited with code 1").And.Contain("failed to start");
+        e.Message.Should().Contain("exited with code 1").And.Contain("failed to start").And.Contain("create a new VM");
         vm.State.Should().Be(VirtualMachineState.Dead);
         vm.DeathReason.Should().Be(DeathReason.StartFailed);
         (await callback.Died).Should().Be(DeathReason.StartFailed);
