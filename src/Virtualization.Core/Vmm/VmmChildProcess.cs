@@ -17,7 +17,6 @@ internal sealed class VmmChildProcess
     private readonly ILogger _logger;
     private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
-    private int _killSent;
 
     private VmmChildProcess(Command command, Stream? consoleOutput, ILogger logger, int cid)
     {
@@ -28,6 +27,11 @@ internal sealed class VmmChildProcess
 
         // EOF on the guest's serial input: nobody types into it.
         command.StandardInput.Dispose();
+
+        // MedallionShell buffers output in memory without limit by default; with a bounded pipe a VMM whose console
+        // consumer is slow blocks on write instead of growing this process.
+        command.StandardOutput.StopBuffering();
+        command.StandardError.StopBuffering();
         Task console = consoleOutput is null
             ? DiscardAsync(command)
             : command.StandardOutput.PipeToAsync(consoleOutput, leaveReaderOpen: false, leaveStreamOpen: true);
@@ -43,9 +47,6 @@ internal sealed class VmmChildProcess
     /// been drained. Never faults.
     /// </summary>
     internal Task<int> Exited { get; }
-
-    /// <summary>Whether <see cref="Kill"/> was called.</summary>
-    internal bool KillRequested => Volatile.Read(ref _killSent) != 0;
 
     /// <summary>The last lines the process wrote to stderr.</summary>
     internal string StandardErrorTail => _stderrTail.ToString();
@@ -96,7 +97,6 @@ internal sealed class VmmChildProcess
     /// </summary>
     internal void Kill()
     {
-        Interlocked.Exchange(ref _killSent, 1);
         if (Exited.IsCompleted)
         {
             return;
@@ -127,7 +127,19 @@ internal sealed class VmmChildProcess
 
     private async Task<int> WaitForExitAsync(Task console, Task stderr)
     {
-        CommandResult result = await _command.Task.ConfigureAwait(false);
+        CommandResult result;
+        try
+        {
+            result = await _command.Task.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Exited never faults: a failure to observe the exit is logged and reported as -1.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.ConsoleCopyFailed(_logger, _cid, e);
+            return -1;
+        }
+
         try
         {
             await Task.WhenAll(console, stderr).ConfigureAwait(false);
