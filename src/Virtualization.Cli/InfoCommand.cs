@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
+using Virtualization.Core;
 using Virtualization.Core.Vmm;
 
 namespace Virtualization.Cli;
@@ -35,6 +36,7 @@ internal sealed class InfoCommand
             "vhost-vsock", options.VhostVsockDevice,
             "modprobe vhost_vsock (and add it to /etc/modules-load.d to keep it across reboots)");
         ReportDevice("vsock", options.VsockDevice, "modprobe vhost_vsock (it loads the vsock core module)");
+        ReportLocalCid(options.VsockDevice);
 
         if (ExecutableResolver.TryResolve(options.SetprivPath, out string? setpriv))
         {
@@ -49,6 +51,23 @@ internal sealed class InfoCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    private void ReportLocalCid(string vsockDevice)
+    {
+        if (!File.Exists(vsockDevice))
+        {
+            return;
+        }
+
+        try
+        {
+            Ok("local CID", VsockEndPoint.GetLocalCid().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (VsockException e)
+        {
+            Missing("local CID", e.Message, "modprobe vhost_vsock (or vmw_vsock_virtio_transport inside a VM)");
+        }
     }
 
     private async Task ReportExecutableAsync(string name, string executable, string versionArgument, string fix, CancellationToken cancellationToken)
@@ -78,7 +97,7 @@ internal sealed class InfoCommand
         try
         {
             using SafeFileHandle handle = File.OpenHandle(device, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-            Ok("KVM", $"{device} is usable (read-write)");
+            Ok("KVM", $"{device} is usable (read-write); if KVM guests hang (nested KVM), run with --accel tcg");
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

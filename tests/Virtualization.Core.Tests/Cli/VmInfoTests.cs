@@ -23,6 +23,17 @@ public sealed class VmInfoTests
         }
     }
 
+    [SkippableFact(Timeout = 30000)]
+    public async Task Info_WithVsockDevice_ReportsTheLocalCid()
+    {
+        Skip.IfNot(File.Exists("/dev/vsock"), "/dev/vsock is absent on this host");
+
+        CliResult result = await CliRunner.RunAsync("info");
+
+        uint expected = VsockEndPoint.GetLocalCid();
+        result.StdoutLines.Should().Contain($"[ok]      local CID: {expected}");
+    }
+
     [Fact(Timeout = 30000)]
     public async Task Info_MissingPieces_EachComeWithAFix()
     {
