@@ -5,8 +5,10 @@ namespace Virtualization.Core;
 /// </summary>
 /// <remarks>
 /// Callbacks of one VM are delivered in order, one at a time, on the thread pool and never while the library
-/// holds a lock, so a callback may call back into the VM (even <see cref="IAsyncDisposable.DisposeAsync"/>).
-/// An exception thrown by a callback is logged and does not stop delivery to other callbacks.
+/// holds a lock, so a callback may call back into the VM. <see cref="IVirtualMachine.WaitForDeathAsync"/> and
+/// <see cref="IAsyncDisposable.DisposeAsync"/> complete only after every <c>OnDied</c> has returned: a callback may start
+/// them but must not block waiting for them. An exception thrown by a callback is logged and does not stop delivery to
+/// other callbacks.
 /// </remarks>
 public interface IVirtualMachineCallback
 {
