@@ -76,6 +76,22 @@ public sealed class CallbackTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task OnDied_StartingDisposeFromTheCallback_CompletesWithoutDeadlock()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.StartAsync();
+        Task? disposal = null;
+        vm.RegisterCallback(new RecordingCallback { OnDiedAction = () => disposal = vm.DisposeAsync().AsTask() });
+
+        vm.Kill();
+
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Killed);
+        disposal.Should().NotBeNull("OnDied ran and started the disposal");
+        await disposal!;
+        h.Service.DebugListVms().Should().BeEmpty("the disposed VM left the service");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task UnregisteredCallback_GetsNothing()
     {
         await using var h = new TestHarness();
