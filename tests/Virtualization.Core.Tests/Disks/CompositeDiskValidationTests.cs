@@ -122,6 +122,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [SkippableFact]
+    [Trait("Requires", "non-root")]
     [UnsupportedOSPlatform("windows")]
     public void Unreadable_image_is_rejected()
     {
@@ -132,6 +133,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [SkippableFact]
+    [Trait("Requires", "non-root")]
     [UnsupportedOSPlatform("windows")]
     public void Writable_image_without_write_permission_is_rejected()
     {
