@@ -177,6 +177,33 @@ public sealed partial class QemuEndToEndTests
             .And.Contain("PARTNAME=beta").And.Contain("SECOND-PARTITION-DATA");
     }
 
+    [SkippableFact(Timeout = 120_000)]
+    public async Task Guest_ReadsReadOnlyDiskAndWritesWritableDisk()
+    {
+        GuestImage.SkipUnlessAvailable();
+        await using var h = GuestImage.Harness();
+        string input = h.File("input.img", 4096);
+        await File.WriteAllTextAsync(input, "HOST-TO-GUEST-DATA");
+        await using (var s = File.OpenWrite(input))
+        {
+            s.SetLength(4096);
+        }
+
+        string output = h.File("output.img", 4096);
+        var console = new ConsoleCapture();
+        VirtualMachineRawConfig config = GuestImage.Script(
+            "echo RO=$(cat /sys/block/vda/ro) RW=$(cat /sys/block/vdb/ro); head -c 18 /dev/vda; echo; "
+            + "printf GUEST-TO-HOST-DATA | dd of=/dev/vdb conv=notrunc 2>/dev/null; sync")
+            with { Disks = [new DiskImage(input), new DiskImage(output, writable: true)] };
+        IVirtualMachine vm = await h.Service.CreateVmAsync(config, console);
+        await vm.StartAsync();
+        h.TrackPid(vm);
+
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown);
+        console.Text.Should().Contain("RO=1 RW=0").And.Contain("HOST-TO-GUEST-DATA");
+        (await File.ReadAllTextAsync(output)).Should().StartWith("GUEST-TO-HOST-DATA");
+    }
+
     [GeneratedRegex(@"MEM=(\d+)")]
     private static partial Regex MemRegex();
 }
