@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.ComponentModel;
 using Medallion.Shell;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,7 @@ internal sealed class VmmChildProcess
         command.StandardError.StopBuffering();
         Task console = consoleOutput is null
             ? DiscardAsync(command)
-            : command.StandardOutput.PipeToAsync(consoleOutput, leaveReaderOpen: false, leaveStreamOpen: true);
+            : CopyConsoleAsync(command.StandardOutput.BaseStream, consoleOutput);
         Task stderr = PumpStandardErrorAsync();
         Exited = WaitForExitAsync(console, stderr);
     }
@@ -114,6 +115,44 @@ internal sealed class VmmChildProcess
         // Read and drop: a VMM that writes to a pipe nobody drains would block its vCPU.
         command.StandardOutput.Discard();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Copies the guest console to the caller's stream as it arrives. If that stream fails, the failure is logged and
+    /// the rest of the console is drained and dropped: a VMM whose stdout nobody reads would block its vCPU.
+    /// </summary>
+    private async Task CopyConsoleAsync(Stream source, Stream destination)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        bool sinkFailed = false;
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            {
+                if (sinkFailed)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
+                    await destination.FlushAsync().ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // The caller's stream may throw anything; the VM must not stall because of it.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    sinkFailed = true;
+                    Log.ConsoleCopyFailed(_logger, _cid, e);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private async Task PumpStandardErrorAsync()

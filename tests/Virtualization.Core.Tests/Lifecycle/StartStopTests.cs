@@ -287,6 +287,18 @@ public sealed class StartStopTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Console_StreamThatThrows_IsLoggedAndTheVmKeepsRunningToItsEnd()
+    {
+        await using var h = new TestHarness();
+        using var broken = new ThrowingStream();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleBytes = 16 << 20, RunMs = 500 }, broken);
+
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown, "the rest of the console was drained, so the VMM never blocked");
+        broken.Writes.Should().Be(1, "the stream is abandoned after its first failure");
+        h.Log.Entries.Should().Contain(e => e.Exception is IOException && e.Message.Contains($"console of CID {vm.Cid}", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Stderr_GoesToLoggerLineByLine()
     {
         await using var h = new TestHarness();
@@ -346,6 +358,40 @@ public sealed class StartStopTests
         {
             _firstWrite.TrySetResult();
             await _released.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>A console sink that fails.</summary>
+    private sealed class ThrowingStream : Stream
+    {
+        private int _writes;
+
+        public int Writes => _writes;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Interlocked.Increment(ref _writes);
+            throw new IOException("disk full (test)");
         }
     }
 
