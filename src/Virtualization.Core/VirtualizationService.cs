@@ -191,8 +191,11 @@ public sealed class VirtualizationService : IVirtualizationService
                 "StopGracePeriod must not be negative; StartTimeout and VsockConnectTimeout must be positive.", nameof(options));
         }
 
-        string longestSocket = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "vm-" + options.LastGuestCid, "qmp.sock.");
-        if (ConfigValidator.Utf8Length(longestSocket) > MaxSocketPathLength)
+        string socketName = CrosvmCommandLine.ControlSocketName.Length >= Qemu.QemuCommandLine.QmpSocketName.Length
+            ? CrosvmCommandLine.ControlSocketName
+            : Qemu.QemuCommandLine.QmpSocketName;
+        string longestSocket = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "vm-" + options.LastGuestCid, socketName);
+        if (System.Text.Encoding.UTF8.GetByteCount(longestSocket) > MaxSocketPathLength)
         {
             throw new ArgumentException(
                 $"TemporaryDirectory '{options.TemporaryDirectory}' is too long: the VMM's control socket in it would exceed the "

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Virtualization.Core.Disks;
 
@@ -172,7 +171,4 @@ internal static class ConfigValidator
 
         return full;
     }
-
-    /// <summary>The UTF-8 length of a string (paths in socket addresses are bytes).</summary>
-    internal static int Utf8Length(string value) => Encoding.UTF8.GetByteCount(value);
 }

@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Warning, "Graceful stop of CID {Cid} failed")]
     internal static partial void StopRequestError(ILogger logger, int cid, Exception exception);
 
+    [LoggerMessage(15, LogLevel.Error, "Watching the VMM of CID {Cid} failed; the VM is reported dead with DeathReason.Error")]
+    internal static partial void MonitorFailed(ILogger logger, int cid, Exception exception);
+
     [LoggerMessage(14, LogLevel.Information, "Killing VM with CID {Cid}")]
     internal static partial void Killing(ILogger logger, int cid);
 }

@@ -365,7 +365,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.VmStartFailed(_logger, Cid, e);
+            Log.MonitorFailed(_logger, Cid, e);
             exit = new VmmExit(-1, Core.DeathReason.Error);
         }
 

@@ -11,7 +11,7 @@ internal sealed class QemuProcess : IVmmProcess
     private readonly VmmChildProcess _child;
     private readonly string _qmpSocket;
     private readonly TimeSpan _stopGracePeriod;
-    private QmpClient? _qmp;
+    private volatile QmpClient? _qmp;
 
     internal QemuProcess(VmmChildProcess child, string qmpSocket, TimeSpan stopGracePeriod)
     {
@@ -57,7 +57,16 @@ internal sealed class QemuProcess : IVmmProcess
                     return false;
                 }
 
-                _qmp = await QmpClient.TryConnectAsync(_qmpSocket, ct).ConfigureAwait(false);
+                try
+                {
+                    _qmp = await QmpClient.TryConnectAsync(_qmpSocket, ct).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // QEMU closed the socket mid-handshake (it is exiting): the probe reports its exit next round.
+                    return false;
+                }
+
                 return _qmp is not null;
             },
             this,

@@ -16,39 +16,22 @@ internal static class ProcessWrapper
     /// <summary>The full argv (without argv[0]) and the <paramref name="program"/> to exec.</summary>
     internal static List<string> Wrap(string executable, IReadOnlyList<string> arguments, out string program)
     {
-        var argv = new List<string>(arguments.Count + 6);
+        var command = new List<string>(arguments.Count + 7);
         if (s_setpriv is not null)
         {
-            argv.AddRange(["--pdeathsig", "KILL", "--"]);
+            command.AddRange([s_setpriv, "--pdeathsig", "KILL", "--"]);
         }
 
         if (s_setsid is not null)
         {
-            if (argv.Count > 0)
-            {
-                argv.Add(s_setsid);
-            }
-
-            argv.Add("--");
+            command.AddRange([s_setsid, "--"]);
         }
 
-        argv.Add(executable);
-        argv.AddRange(arguments);
-        if (s_setpriv is not null)
-        {
-            program = s_setpriv;
-        }
-        else if (s_setsid is not null)
-        {
-            program = s_setsid;
-        }
-        else
-        {
-            program = executable;
-            argv.RemoveAt(0);
-        }
-
-        return argv;
+        command.Add(executable);
+        command.AddRange(arguments);
+        program = command[0];
+        command.RemoveAt(0);
+        return command;
     }
 
     private static string? Find(string name) =>
