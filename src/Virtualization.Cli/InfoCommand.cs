@@ -6,7 +6,7 @@ using Virtualization.Core.Vmm;
 namespace Virtualization.Cli;
 
 /// <summary>
-/// <c>vm info</c>: what this host offers for running VMs (VMMs, KVM, vsock, setpriv), with the fix for each missing piece.
+/// <c>vm info</c>: what this host offers for running VMs (VMMs, KVM, vsock, the VMM launcher), with the fix for each missing piece.
 /// </summary>
 internal sealed class InfoCommand
 {
@@ -38,16 +38,34 @@ internal sealed class InfoCommand
         ReportDevice("vsock", options.VsockDevice, "modprobe vhost_vsock (it loads the vsock core module)");
         ReportLocalCid(options.VsockDevice);
 
-        if (ExecutableResolver.TryResolve(options.SetprivPath, out string? setpriv))
+        string? launcher = options.LauncherPath;
+        string? problem = null;
+        if (launcher is null)
         {
-            Ok("setpriv", $"{setpriv} (VMs die with the process that runs them)");
+            try
+            {
+                launcher = NativeHelper.Path;
+            }
+            catch (VirtualMachineStartException e)
+            {
+                problem = e.Message;
+            }
+        }
+        else if (!ExecutableResolver.TryResolve(launcher, out _))
+        {
+            problem = $"'{launcher}' is missing or not executable";
+        }
+
+        if (problem is null)
+        {
+            Ok("launcher", $"{launcher} (VMs and everything they start die with the process that runs them)");
         }
         else
         {
             Missing(
-                "setpriv",
-                "not found: a VM outlives a host process that is killed with SIGKILL",
-                "apt-get install util-linux (dnf install util-linux-core)");
+                "launcher",
+                problem,
+                "reinstall the Virtualization.Core package: it ships vcore-exec under runtimes/<rid>/native/ (chmod +x it if needed)");
         }
 
         return ExitCodes.Success;

@@ -18,6 +18,6 @@ internal sealed record InfoOptions
     /// <summary>The host's AF_VSOCK device.</summary>
     public string VsockDevice { get; init; } = "/dev/vsock";
 
-    /// <summary>The setpriv executable (name or path).</summary>
-    public string SetprivPath { get; init; } = "setpriv";
+    /// <summary>The VMM launcher (vcore-exec) to check, or <see langword="null"/> for the one the library uses.</summary>
+    public string? LauncherPath { get; init; }
 }

@@ -25,9 +25,6 @@ namespace Virtualization.Core;
 /// </example>
 public sealed class VirtualizationService : IVirtualizationService
 {
-    /// <summary>Unix socket paths hold at most 107 bytes; the VMM's control socket lives in the VM's folder.</summary>
-    private const int MaxSocketPathLength = 107;
-
     private readonly Lock _gate = new();
     private readonly SortedDictionary<int, VmInstance> _vms = [];
     private readonly VirtualizationServiceOptions _options;
@@ -59,14 +56,11 @@ public sealed class VirtualizationService : IVirtualizationService
 
         _options = options ?? new VirtualizationServiceOptions();
         ValidateOptions(_options);
+        _runner = CreateRunner(_options);
+        _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
-        _runner = CreateRunner(_options);
         _cids = new CidAllocator(_options.CidLockDirectory, _options.FirstGuestCid, _options.LastGuestCid);
-        if (!ProcessWrapper.HasParentDeathSignal)
-        {
-            Log.NoParentDeathSignal(_logger);
-        }
     }
 
     /// <summary>The settings this service runs with.</summary>
@@ -100,7 +94,7 @@ public sealed class VirtualizationService : IVirtualizationService
         try
         {
             folder = CreateVmFolder(lease.Cid);
-            VmmDisk[] disks = await AssembleDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
+            VmmDisk[] disks = await _runner.PrepareDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
             var vm = new VmInstance(this, _runner, launch, lease, _options, _vsock, logger);
@@ -190,49 +184,6 @@ public sealed class VirtualizationService : IVirtualizationService
             throw new ArgumentException(
                 "StopGracePeriod must not be negative; StartTimeout and VsockConnectTimeout must be positive.", nameof(options));
         }
-
-        string socketName = CrosvmCommandLine.ControlSocketName.Length >= Qemu.QemuCommandLine.QmpSocketName.Length
-            ? CrosvmCommandLine.ControlSocketName
-            : Qemu.QemuCommandLine.QmpSocketName;
-        string longestSocket = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "vm-" + options.LastGuestCid, socketName);
-        if (System.Text.Encoding.UTF8.GetByteCount(longestSocket) > MaxSocketPathLength)
-        {
-            throw new ArgumentException(
-                $"TemporaryDirectory '{options.TemporaryDirectory}' is too long: the VMM's control socket in it would exceed the "
-                + $"{MaxSocketPathLength}-byte limit of Unix socket paths. Use a shorter folder.",
-                nameof(options));
-        }
-    }
-
-    /// <summary>
-    /// The disks as the VMM sees them: images as given; partitions assembled in the VM's folder into a composite
-    /// descriptor (crosvm: no partition data is copied) or one raw GPT image (QEMU).
-    /// </summary>
-    private async Task<VmmDisk[]> AssembleDisksAsync(
-        VirtualMachineRawConfig config, CompositeDiskPlan?[] plans, string folder, CancellationToken cancellationToken)
-    {
-        var disks = new VmmDisk[config.Disks.Count];
-        for (int i = 0; i < disks.Length; i++)
-        {
-            DiskImage disk = config.Disks[i];
-            string index = i.ToString(CultureInfo.InvariantCulture);
-            if (plans[i] is not { } plan)
-            {
-                disks[i] = new VmmDisk(disk.Image!, disk.Writable);
-            }
-            else if (_runner.ReadsCompositeDisks)
-            {
-                disks[i] = new VmmDisk(CompositeDiskBuilder.Build(plan, folder, "composite-" + index).DescriptorPath, disk.Writable);
-            }
-            else
-            {
-                RawGptImageResult image = await RawGptImageWriter.WriteAsync(plan, folder, $"disk-{index}.img", null, cancellationToken)
-                    .ConfigureAwait(false);
-                disks[i] = new VmmDisk(image.ImagePath, disk.Writable);
-            }
-        }
-
-        return disks;
     }
 
     private string CreateVmFolder(int cid)

@@ -38,9 +38,6 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "Stopping VM with CID {Cid}; killing it if it is still running after {GracePeriod}")]
     internal static partial void Stopping(ILogger logger, int cid, TimeSpan gracePeriod);
 
-    [LoggerMessage(12, LogLevel.Warning, "setpriv (util-linux) was not found: VMM processes will not die if this process is killed")]
-    internal static partial void NoParentDeathSignal(ILogger logger);
-
     [LoggerMessage(13, LogLevel.Warning, "Graceful stop of CID {Cid} failed")]
     internal static partial void StopRequestError(ILogger logger, int cid, Exception exception);
 
@@ -49,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Killing VM with CID {Cid}")]
     internal static partial void Killing(ILogger logger, int cid);
+
+    [LoggerMessage(16, LogLevel.Warning, "The VMM of CID {Cid} exited but its console or stderr was not drained within {DrainTimeout}; the rest is dropped")]
+    internal static partial void OutputAbandoned(ILogger logger, int cid, TimeSpan drainTimeout);
 }

@@ -22,6 +22,7 @@ internal sealed class VmInstance : IVirtualMachine
     private readonly CallbackDispatcher _dispatcher;
     private readonly List<CallbackRegistration> _callbacks = [];
     private readonly TaskCompletionSource<DeathReason> _death = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _startOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeSpan _stopGracePeriod;
     private readonly TimeSpan _startTimeout;
     private readonly TimeSpan _vsockConnectTimeout;
@@ -134,23 +135,22 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
+        // One deadline for everything up to "ready": launch, helper handshake, control socket, QMP greeting.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_startTimeout);
         IVmmProcess process;
         try
         {
-            process = await _runner.LaunchAsync(_launch, cancellationToken).ConfigureAwait(false);
+            process = await _runner.LaunchAsync(_launch, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.VmStartFailed(_logger, Cid, e);
-            bool cancelled = e is OperationCanceledException;
-            await DieAsync(cancelled ? Core.DeathReason.Killed : Core.DeathReason.StartFailed, exitCode: null).ConfigureAwait(false);
-            if (cancelled || e is VirtualMachineStartException)
-            {
-                throw;
-            }
-
-            throw new VirtualMachineStartException(
-                $"Could not launch {_runner.Name} for VM with CID {Cid}: {e.Message}", null, string.Empty, e);
+            bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            bool killed = KilledByRequest();
+            _startOutcome.TrySetResult(false);
+            await DieAsync(cancelled || killed ? Core.DeathReason.Killed : Core.DeathReason.StartFailed, exitCode: null).ConfigureAwait(false);
+            throw StartFailure(e, cancelled, killed, cancellationToken);
         }
 
         bool killNow;
@@ -169,12 +169,13 @@ internal sealed class VmInstance : IVirtualMachine
 
         try
         {
-            await process.WaitUntilReadyAsync(_startTimeout, cancellationToken).ConfigureAwait(false);
+            await process.WaitUntilReadyAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.VmStartFailed(_logger, Cid, e);
-            if (e is OperationCanceledException)
+            bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            if (cancelled)
             {
                 Kill(); // The caller gave up: the VM dies as Killed.
             }
@@ -183,13 +184,9 @@ internal sealed class VmInstance : IVirtualMachine
                 process.Kill(); // Timeout or early exit: the monitor reports StartFailed.
             }
 
-            await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
-            if (e is not OperationCanceledException && KilledByRequest())
-            {
-                throw KilledWhileStarting(e);
-            }
-
-            throw;
+            _startOutcome.TrySetResult(false);
+            await _death.Task.ConfigureAwait(false);
+            throw StartFailure(e, cancelled, !cancelled && KilledByRequest(), cancellationToken);
         }
 
         bool killedMeanwhile;
@@ -202,9 +199,11 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
+        // The VMM was up: from now on its death carries its own reason, however soon it comes.
+        _startOutcome.TrySetResult(!killedMeanwhile);
         if (killedMeanwhile)
         {
-            await WaitForDeathAsync(CancellationToken.None).ConfigureAwait(false);
+            await _death.Task.ConfigureAwait(false);
             throw KilledWhileStarting(null);
         }
 
@@ -369,15 +368,53 @@ internal sealed class VmInstance : IVirtualMachine
             exit = new VmmExit(-1, Core.DeathReason.Error);
         }
 
+        // An exit during the start is only a start failure if the VMM never came up: StartAsync decides, and it does so
+        // promptly (its readiness wait ends when the process exits).
+        bool cameUp = await _startOutcome.Task.ConfigureAwait(false);
         DeathReason reason;
         lock (_gate)
         {
             reason = _killRequested ? Core.DeathReason.Killed
-                : _phase == Phase.Launching ? Core.DeathReason.StartFailed
+                : !cameUp ? Core.DeathReason.StartFailed
                 : exit.Reason;
         }
 
         await DieAsync(reason, exit.ExitCode).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What <see cref="StartAsync"/> throws for a failure: only the documented types (cancellation, "killed while
+    /// starting", or a <see cref="VirtualMachineStartException"/> wrapping anything unexpected).
+    /// </summary>
+    private Exception StartFailure(Exception e, bool cancelled, bool killed, CancellationToken cancellationToken)
+    {
+        if (cancelled)
+        {
+            return e as OperationCanceledException ?? new OperationCanceledException(cancellationToken);
+        }
+
+        if (killed)
+        {
+            return KilledWhileStarting(e);
+        }
+
+        if (e is VirtualMachineStartException start)
+        {
+            return start;
+        }
+
+        if (e is OperationCanceledException)
+        {
+            return new VirtualMachineStartException(
+                $"{_runner.Name} did not come up within {_startTimeout.TotalSeconds:0.###} s (StartTimeout); it was killed. "
+                + "Raise StartTimeout if the host is slow, or check the VMM's stderr in the log.",
+                null,
+                (_process?.StandardErrorTail) ?? string.Empty,
+                e);
+        }
+
+        return new VirtualMachineStartException(
+            $"Could not start {_runner.Name} for VM with CID {Cid}: {e.Message}", null, (_process?.StandardErrorTail) ?? string.Empty, e);
     }
 
     /// <summary>

@@ -6,29 +6,18 @@ namespace Virtualization.Core.Qemu;
 /// A running QEMU: up once its QMP socket answers; the QMP events (SHUTDOWN reason, GUEST_PANICKED) and the exit
 /// status say why it died; stopped with <c>system_powerdown</c>, then <c>quit</c>.
 /// </summary>
-internal sealed class QemuProcess : IVmmProcess
+internal sealed class QemuProcess : VmmProcess
 {
-    private readonly VmmChildProcess _child;
     private readonly string _qmpSocket;
     private readonly TimeSpan _stopGracePeriod;
     private volatile QmpClient? _qmp;
 
     internal QemuProcess(VmmChildProcess child, string qmpSocket, TimeSpan stopGracePeriod)
+        : base(child, "qemu")
     {
-        _child = child;
         _qmpSocket = qmpSocket;
         _stopGracePeriod = stopGracePeriod;
-        Exited = MapExitAsync();
     }
-
-    /// <inheritdoc/>
-    public int ProcessId => _child.ProcessId;
-
-    /// <inheritdoc/>
-    public Task<VmmExit> Exited { get; }
-
-    /// <inheritdoc/>
-    public string StandardErrorTail => _child.StandardErrorTail;
 
     /// <summary>Maps QEMU's last word to a death reason.</summary>
     internal static DeathReason ToDeathReason(int exitCode, string? shutdownReason, bool panicked)
@@ -47,35 +36,7 @@ internal sealed class QemuProcess : IVmmProcess
     }
 
     /// <inheritdoc/>
-    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
-        ReadinessProbe.WaitAsync(
-            "qemu",
-            async ct =>
-            {
-                if (!File.Exists(_qmpSocket))
-                {
-                    return false;
-                }
-
-                try
-                {
-                    _qmp = await QmpClient.TryConnectAsync(_qmpSocket, ct).ConfigureAwait(false);
-                }
-                catch (IOException)
-                {
-                    // QEMU closed the socket mid-handshake (it is exiting): the probe reports its exit next round.
-                    return false;
-                }
-
-                return _qmp is not null;
-            },
-            this,
-            timeout,
-            Path.GetDirectoryName(_qmpSocket)!,
-            cancellationToken);
-
-    /// <inheritdoc/>
-    public async Task RequestStopAsync(CancellationToken cancellationToken)
+    public override async Task RequestStopAsync(CancellationToken cancellationToken)
     {
         if (_qmp is not { } qmp)
         {
@@ -86,8 +47,8 @@ internal sealed class QemuProcess : IVmmProcess
         await qmp.SendAsync("system_powerdown", cancellationToken).ConfigureAwait(false);
         using var half = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         half.CancelAfter(_stopGracePeriod / 2);
-        await Task.WhenAny(Exited, Task.Delay(Timeout.Infinite, half.Token)).ConfigureAwait(false);
-        if (!Exited.IsCompleted)
+        await Task.WhenAny(Child.ProcessExited, Task.Delay(Timeout.Infinite, half.Token)).ConfigureAwait(false);
+        if (!Child.ProcessExited.IsCompleted)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await qmp.SendAsync("quit", cancellationToken).ConfigureAwait(false);
@@ -95,11 +56,34 @@ internal sealed class QemuProcess : IVmmProcess
     }
 
     /// <inheritdoc/>
-    public void Kill() => _child.Kill();
-
-    private async Task<VmmExit> MapExitAsync()
+    /// <remarks>The whole handshake (greeting included) runs under the start deadline carried by the token.</remarks>
+    protected override async ValueTask<bool> IsUpAsync(CancellationToken cancellationToken)
     {
-        int exitCode = await _child.Exited.ConfigureAwait(false);
+        if (!File.Exists(_qmpSocket))
+        {
+            return false;
+        }
+
+        try
+        {
+            _qmp = await QmpClient.TryConnectAsync(_qmpSocket, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // QEMU closed the socket mid-handshake (it is exiting): the probe reports its exit next round.
+            return false;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+
+        return _qmp is not null;
+    }
+
+    /// <inheritdoc/>
+    protected override async ValueTask<DeathReason> ToDeathReasonAsync(int exitCode)
+    {
         string? reason = null;
         bool panicked = false;
         if (_qmp is { } qmp)
@@ -111,6 +95,6 @@ internal sealed class QemuProcess : IVmmProcess
             await qmp.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new VmmExit(exitCode, ToDeathReason(exitCode, reason, panicked));
+        return ToDeathReason(exitCode, reason, panicked);
     }
 }

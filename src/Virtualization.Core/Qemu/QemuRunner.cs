@@ -1,32 +1,33 @@
 using Microsoft.Extensions.Logging;
+using Virtualization.Core.Disks;
 using Virtualization.Core.Vmm;
 
 namespace Virtualization.Core.Qemu;
 
 /// <summary>Runs VMs under QEMU (<c>microvm</c>), behind the same abstraction as crosvm.</summary>
-internal sealed partial class QemuRunner : IVmmRunner
+internal sealed partial class QemuRunner : VmmRunner
 {
     private const string KvmDevice = "/dev/kvm";
     private const string VhostVsockDevice = "/dev/vhost-vsock";
-    private readonly string _qemuPath;
+    private static readonly string[] s_socketNames = [QemuCommandLine.QmpSocketName];
     private readonly VmAcceleration _acceleration;
     private readonly TimeSpan _stopGracePeriod;
 
     internal QemuRunner(string qemuPath, VmAcceleration acceleration, TimeSpan stopGracePeriod)
+        : base(qemuPath)
     {
-        _qemuPath = qemuPath;
         _acceleration = acceleration;
         _stopGracePeriod = stopGracePeriod;
     }
 
     /// <inheritdoc/>
-    public bool ReadsCompositeDisks => false;
-
-    /// <inheritdoc/>
-    public string Name => "qemu";
+    public override string Name => "qemu";
 
     /// <summary>Linux's x86 command line limit is 2048 bytes; <c>console=ttyS0 panic=-1 </c> is prepended.</summary>
-    public int MaxParamsLength => 2048 - 64;
+    public override int MaxParamsLength => 2048 - 64;
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> SocketNames => s_socketNames;
 
     /// <summary>Whether <c>/dev/kvm</c> opens for reading and writing (which does not prove that KVM guests run: nested KVM may hang).</summary>
     internal static bool KvmUsable()
@@ -50,7 +51,7 @@ internal sealed partial class QemuRunner : IVmmRunner
     internal static bool VhostVsockAvailable() => File.Exists(VhostVsockDevice);
 
     /// <inheritdoc/>
-    public void Validate(VirtualMachineRawConfig config)
+    public override void Validate(VirtualMachineRawConfig config)
     {
         if (config.Protected)
         {
@@ -61,17 +62,24 @@ internal sealed partial class QemuRunner : IVmmRunner
         {
             if (config.Disks[i].Partitions.FirstOrDefault(p => p.Writable) is { } writable)
             {
-                throw new NotSupportedException(
-                    $"Disks[{i}]: partition '{writable.Label}' is writable, but QEMU cannot read composite disks, so partitions are "
-                    + "copied into one raw image and writes would be lost. Use crosvm, or make the partition read-only.");
+                throw new VirtualMachineConfigException(
+                    $"Disks[{i}].Partitions",
+                    $"partition '{writable.Label}' is writable, but QEMU cannot read composite disks, so partitions are copied into one "
+                    + "raw image and writes would be lost. Use crosvm, or make the partition read-only.");
             }
         }
     }
 
     /// <inheritdoc/>
-    public async Task<IVmmProcess> LaunchAsync(VmmLaunchRequest request, CancellationToken cancellationToken)
+    protected override async Task<string> WritePartitionedDiskAsync(CompositeDiskPlan plan, string folder, string index, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        RawGptImageResult image = await RawGptImageWriter.WriteAsync(plan, folder, $"disk-{index}.img", null, cancellationToken).ConfigureAwait(false);
+        return image.ImagePath;
+    }
+
+    /// <inheritdoc/>
+    protected override List<string> BuildArguments(VmmLaunchRequest request)
+    {
         bool useKvm = _acceleration switch
         {
             VmAcceleration.Kvm => true,
@@ -84,13 +92,12 @@ internal sealed partial class QemuRunner : IVmmRunner
             LogNoVsock(request.Logger, request.Cid);
         }
 
-        string qmp = Path.Combine(request.TemporaryDirectory, QemuCommandLine.QmpSocketName);
-        File.Delete(qmp);
-        List<string> args = QemuCommandLine.Build(request, useKvm, withVsock);
-        VmmChildProcess child = await VmmChildProcess.StartAsync(ExecutableResolver.Resolve(_qemuPath), args, request.ConsoleOutput, request.Logger, request.Cid)
-            .ConfigureAwait(false);
-        return new QemuProcess(child, qmp, _stopGracePeriod);
+        return QemuCommandLine.Build(request, useKvm, withVsock);
     }
+
+    /// <inheritdoc/>
+    protected override IVmmProcess CreateProcess(VmmChildProcess child, string executable, VmmLaunchRequest request) =>
+        new QemuProcess(child, Path.Combine(request.TemporaryDirectory, QemuCommandLine.QmpSocketName), _stopGracePeriod);
 
     [LoggerMessage(100, LogLevel.Warning, "CID {Cid}: /dev/vhost-vsock is missing (load vhost_vsock), so the guest gets no vsock device and ConnectVsockAsync will not reach it")]
     private static partial void LogNoVsock(ILogger logger, int cid);

@@ -1,78 +1,58 @@
-using System.Diagnostics;
-using Nito.AsyncEx;
-
 namespace Virtualization.Core.Vmm;
 
 /// <summary>
-/// Waits for a VMM to come up: polls a probe with a short, growing interval, and fails fast when the process exits
-/// first or the timeout passes (a testcontainers-style wait strategy).
+/// Waits for a VMM to come up by polling a cheap probe with a growing interval (0.5 ms doubling up to 16 ms, then
+/// 100 ms after the first 2 s): no kernel object per VM (an inotify instance per start is limited to 128 per user and
+/// leaked by .NET when its folder goes away). Fails fast when the process exits first; the caller's token carries the
+/// start deadline. The probe always runs once more after the exit was seen: a VMM that came up and exited at once did
+/// come up.
 /// </summary>
 internal static class ReadinessProbe
 {
-    private static readonly TimeSpan s_firstInterval = TimeSpan.FromMilliseconds(1);
-    private static readonly TimeSpan s_maxInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_firstInterval = TimeSpan.FromMilliseconds(0.5);
+    private static readonly TimeSpan s_maxInterval = TimeSpan.FromMilliseconds(16);
+    private static readonly TimeSpan s_slowInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_slowAfter = TimeSpan.FromSeconds(2);
 
     /// <summary>Returns once <paramref name="probe"/> says ready.</summary>
-    /// <param name="vmmName">For messages.</param>
-    /// <param name="probe">True once the VMM is up.</param>
-    /// <param name="process">The process being waited on.</param>
-    /// <param name="timeout">How long to wait at most.</param>
-    /// <param name="watchDirectory">
-    /// A folder where the VMM creates its control socket: the probe is re-run as soon as a file appears there (inotify),
-    /// so readiness is seen within microseconds instead of at the next poll.
-    /// </param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <exception cref="VirtualMachineStartException">The VMM exited, or the timeout passed.</exception>
+    /// <param name="probe">True once the VMM is up; may throw <see cref="OperationCanceledException"/> on the token.</param>
+    /// <param name="processExited">Completes when the VMM has exited.</param>
+    /// <param name="exitDescription">Describes the exit for the message (exit code, stderr).</param>
+    /// <param name="cancellationToken">Cancels the wait (the caller's token linked with the start deadline).</param>
+    /// <exception cref="VirtualMachineStartException">The VMM exited before it was up.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     internal static async Task WaitAsync(
-        string vmmName,
         Func<CancellationToken, ValueTask<bool>> probe,
-        IVmmProcess process,
-        TimeSpan timeout,
-        string watchDirectory,
+        Task processExited,
+        Func<Task<VirtualMachineStartException>> exitDescription,
         CancellationToken cancellationToken)
     {
-        var created = new AsyncAutoResetEvent();
-        using var watcher = new FileSystemWatcher(watchDirectory) { NotifyFilter = NotifyFilters.FileName };
-        watcher.Created += (_, _) => created.Set();
-        watcher.EnableRaisingEvents = true;
-        long started = Stopwatch.GetTimestamp();
+        long started = Environment.TickCount64;
         TimeSpan interval = s_firstInterval;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (process.Exited.IsCompleted)
-            {
-                VmmExit exit = await process.Exited.ConfigureAwait(false);
-                throw new VirtualMachineStartException(
-                    $"{vmmName} exited with code {exit.ExitCode} before the VM was up."
-                    + Describe(process.StandardErrorTail),
-                    exit.ExitCode,
-                    process.StandardErrorTail);
-            }
-
+            bool exited = processExited.IsCompleted;
             if (await probe(cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
 
-            if (Stopwatch.GetElapsedTime(started) >= timeout)
+            if (exited)
             {
-                throw new VirtualMachineStartException(
-                    $"{vmmName} did not come up within {timeout.TotalSeconds:0.###} s (StartTimeout); it was killed."
-                    + Describe(process.StandardErrorTail),
-                    null,
-                    process.StandardErrorTail);
+                throw await exitDescription().ConfigureAwait(false);
             }
 
-            // Wake when a file appears, when the VMM exits, or at the interval (a fallback should inotify miss it).
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task delay = Task.Delay(interval, wake.Token);
-            await Task.WhenAny(process.Exited, delay, created.WaitAsync(wake.Token)).ConfigureAwait(false);
-            await wake.CancelAsync().ConfigureAwait(false);
-            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
+            try
+            {
+                await processExited.WaitAsync(interval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+
+            bool slow = Environment.TickCount64 - started > (long)s_slowAfter.TotalMilliseconds;
+            interval = slow ? s_slowInterval : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
         }
     }
-
-    private static string Describe(string stderrTail) =>
-        stderrTail.Length == 0 ? " It wrote nothing to stderr." : $" Its stderr ended with:\n{stderrTail}";
 }

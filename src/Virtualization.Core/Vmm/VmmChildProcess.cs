@@ -1,195 +1,314 @@
 using System.Buffers;
 using System.ComponentModel;
-using Medallion.Shell;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Lifecycle;
 
 namespace Virtualization.Core.Vmm;
 
 /// <summary>
-/// A VMM process launched through MedallionShell: in its own session and process group (crosvm kills its whole group
-/// on exit), with <c>PR_SET_PDEATHSIG=SIGKILL</c> so it dies with the host process, forked from the
-/// <see cref="SpawnThread"/>. stdout (the guest console) is copied to a caller's stream or discarded as it arrives;
-/// stderr goes to the logger line by line and its tail is kept for error messages. Nothing is buffered without bound.
+/// A VMM launched through <c>vcore-exec</c> (see <see cref="NativeHelper"/>): the helper is this process's child,
+/// started from the <see cref="SpawnThread"/> with no redirected pipes; it connects the VMM's stderr (and console) to
+/// the <see cref="VmmIoListener"/>, waits until this side holds a pidfd on it, then forks the VMM into a process group
+/// of its own and supervises it (see vcore-exec.c).
+/// <list type="bullet">
+/// <item>Death comes from the helper's pidfd (<see cref="PidfdWatcher"/>), never from the streams closing: the helper
+/// exits right after the VMM, having killed whatever the VMM left in its group.</item>
+/// <item>Signals go through the pidfd only (<see cref="PidfdHandle.TrySignal"/>): this library never calls kill(2) on a
+/// bare pid or group. Killing asks the helper (SIGTERM), which SIGKILLs the VMM's group while the VMM is still its
+/// unreaped child, so the group id cannot belong to anyone else.</item>
+/// <item>After the exit, the console and stderr are drained for at most <see cref="DrainTimeout"/>; a consumer that is
+/// stalled or throws is then abandoned (and logged), and never delays the death.</item>
+/// </list>
 /// </summary>
 internal sealed class VmmChildProcess
 {
-    private readonly Command _command;
+    /// <summary>How long the console and stderr may still be drained after the VMM exited.</summary>
+    internal static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(1);
+
+    private const int ConsoleBufferSize = 16 * 1024;
+    private const int StderrBufferSize = 4 * 1024;
+    private const int MaxStderrLine = 1024;
+
+    private readonly Process _process;
+    private readonly PidfdHandle _pidfd;
+    private readonly Socket _stderr;
+    private readonly Socket? _console;
     private readonly ILogger _logger;
     private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
 
-    private VmmChildProcess(Command command, Stream? consoleOutput, ILogger logger, int cid)
+    private VmmChildProcess(Process process, PidfdHandle pidfd, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger, int cid)
     {
-        _command = command;
+        _process = process;
+        _pidfd = pidfd;
+        _stderr = stderr;
+        _console = console;
         _logger = logger;
         _cid = cid;
-        ProcessId = command.ProcessId;
-
-        // EOF on the guest's serial input: nobody types into it.
-        command.StandardInput.Dispose();
-
-        // MedallionShell buffers output in memory without limit by default; with a bounded pipe a VMM whose console
-        // consumer is slow blocks on write instead of growing this process.
-        command.StandardOutput.StopBuffering();
-        command.StandardError.StopBuffering();
-        Task console = consoleOutput is null
-            ? DiscardAsync(command)
-            : CopyConsoleAsync(command.StandardOutput.BaseStream, consoleOutput);
-        Task stderr = PumpStandardErrorAsync();
-        Exited = WaitForExitAsync(console, stderr);
+        ProcessId = process.Id;
+        ProcessExited = PidfdWatcher.WhenExitedAsync(pidfd);
+        Task consolePump = console is null || consoleOutput is null ? Task.CompletedTask : CopyConsoleAsync(console, consoleOutput);
+        Task stderrPump = PumpStandardErrorAsync();
+        Exited = FinishAsync(consolePump, stderrPump);
     }
 
-    /// <summary>The VMM's process id (also its process group and session id).</summary>
+    /// <summary>The supervising helper's pid (the VMM is its only child); the VM is alive while it is.</summary>
     internal int ProcessId { get; }
 
+    /// <summary>Completes as soon as the helper (and so the VMM) has exited, without waiting for any stream.</summary>
+    internal Task ProcessExited { get; }
+
     /// <summary>
-    /// Completes with the exit code (128 + n when killed by signal n) once the process has exited and its output has
-    /// been drained. Never faults.
+    /// Completes with the VMM's exit code (128 + n when killed by signal n) once it has exited and its output has been
+    /// drained (for at most <see cref="DrainTimeout"/>). Never faults.
     /// </summary>
     internal Task<int> Exited { get; }
 
-    /// <summary>The last lines the process wrote to stderr.</summary>
+    /// <summary>The last lines the VMM wrote to stderr.</summary>
     internal string StandardErrorTail => _stderrTail.ToString();
 
     /// <summary>
     /// Launches <paramref name="resolved"/> (a full path, see <see cref="ExecutableResolver"/>) with
-    /// <paramref name="arguments"/> (an argv array, never a shell line).
+    /// <paramref name="arguments"/> (an argv array, never a shell line) under <c>vcore-exec</c>.
     /// </summary>
     /// <exception cref="VirtualMachineStartException">The process could not be launched.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired; nothing is left running.</exception>
     internal static async Task<VmmChildProcess> StartAsync(
         string resolved,
         IReadOnlyList<string> arguments,
         Stream? consoleOutput,
         ILogger logger,
-        int cid)
+        int cid,
+        CancellationToken cancellationToken)
     {
-        List<string> argv = ProcessWrapper.Wrap(resolved, arguments, out string program);
+        cancellationToken.ThrowIfCancellationRequested();
+        string helper = NativeHelper.Path;
+        var startInfo = new ProcessStartInfo(helper) { UseShellExecute = false };
+        startInfo.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        startInfo.ArgumentList.Add(VmmIoListener.Name);
+        using VmmIoListener.Launch launch = VmmIoListener.Register();
+        startInfo.ArgumentList.Add(launch.Token);
+        startInfo.ArgumentList.Add(consoleOutput is null ? "-" : "c");
+        startInfo.ArgumentList.Add(resolved);
+        foreach (string argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
         Log.LaunchingVmm(logger, cid, resolved, string.Join(' ', arguments));
+        Process process;
         try
         {
-            return await SpawnThread.RunAsync(() =>
-            {
-                Command command = Command.Run(program, [], options => options
-                    .ThrowOnError(false)
-                    .DisposeOnExit(true)
-                    .StartInfo(startInfo =>
-                    {
-                        startInfo.Arguments = string.Empty;
-                        startInfo.ArgumentList.Clear();
-                        foreach (string argument in argv)
-                        {
-                            startInfo.ArgumentList.Add(argument);
-                        }
-                    }));
-                return new VmmChildProcess(command, consoleOutput, logger, cid);
-            }).ConfigureAwait(false);
+            process = await SpawnThread.RunAsync(() => Process.Start(startInfo)!).ConfigureAwait(false);
         }
         catch (Win32Exception e)
         {
             throw new VirtualMachineStartException(
-                $"Could not launch '{resolved}': {e.Message}. Check that it exists and is executable.", null, string.Empty, e);
-        }
-    }
-
-    /// <summary>
-    /// Sends SIGKILL to the VMM's process group (the VMM and anything it forked). Safe to call more than once and after
-    /// exit.
-    /// </summary>
-    internal void Kill()
-    {
-        if (Exited.IsCompleted)
-        {
-            return;
+                $"Could not launch '{helper}' for '{resolved}': {e.Message}. Check that both exist and are executable.", null, string.Empty, e);
         }
 
-        // The group id equals the pid once setsid ran; in the instant before it, signal the process itself.
-        if (Interop.Interop.Kill(-ProcessId, Interop.Interop.SIGKILL) != 0)
-        {
-            _ = Interop.Interop.Kill(ProcessId, Interop.Interop.SIGKILL);
-        }
-    }
-
-    private static Task DiscardAsync(Command command)
-    {
-        // Read and drop: a VMM that writes to a pipe nobody drains would block its vCPU.
-        command.StandardOutput.Discard();
-        return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// Copies the guest console to the caller's stream as it arrives. If that stream fails, the failure is logged and
-    /// the rest of the console is drained and dropped: a VMM whose stdout nobody reads would block its vCPU.
-    /// </summary>
-    private async Task CopyConsoleAsync(Stream source, Stream destination)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        bool sinkFailed = false;
+        Socket? stderr = null;
+        Socket? console = null;
         try
         {
-            int read;
-            while ((read = await source.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            Task helperExited = process.WaitForExitAsync(CancellationToken.None);
+            stderr = await launch.WaitForAsync(console: false, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
+            if (consoleOutput is not null)
             {
-                if (sinkFailed)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await destination.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
-                    await destination.FlushAsync().ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // The caller's stream may throw anything; the VM must not stall because of it.
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    sinkFailed = true;
-                    Log.ConsoleCopyFailed(_logger, _cid, e);
-                }
+                console = await launch.WaitForAsync(console: true, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
             }
+
+            // The helper is blocked until it reads the go byte, so the pid is still its own: the pidfd cannot name
+            // another process.
+            PidfdHandle pidfd = PidfdHandle.Open(process.Id);
+            stderr.Send("G"u8);
+            return new VmmChildProcess(process, pidfd, stderr, console, consoleOutput, logger, cid);
         }
-        finally
+        catch (Exception e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Without the go byte the helper exits by itself (its connections close, or its connect is refused).
+            stderr?.Dispose();
+            console?.Dispose();
+            launch.Dispose();
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            int code = process.ExitCode;
+            process.Dispose();
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new VirtualMachineStartException(
+                $"The VMM launcher '{helper}' failed before starting '{resolved}' (exit code {code}): {e.Message}",
+                null,
+                string.Empty,
+                e);
         }
     }
 
-    private async Task PumpStandardErrorAsync()
-    {
-        while (await _command.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
-        {
-            _stderrTail.Add(line);
-            Log.VmmStandardError(_logger, _cid, line);
-        }
-    }
+    /// <summary>
+    /// Kills the VMM and everything in its process group (through the helper). Safe to call more than once, and after
+    /// exit, when it does nothing.
+    /// </summary>
+    internal void Kill() => _pidfd.TrySignal(Interop.Interop.Signal.SIGTERM);
 
-    private async Task<int> WaitForExitAsync(Task console, Task stderr)
+    private async Task<int> FinishAsync(Task consolePump, Task stderrPump)
     {
-        CommandResult result;
+        int exitCode;
         try
         {
-            result = await _command.Task.ConfigureAwait(false);
+            await ProcessExited.ConfigureAwait(false);
+            await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            exitCode = _process.ExitCode;
         }
 #pragma warning disable CA1031 // Exited never faults: a failure to observe the exit is logged and reported as -1.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.ConsoleCopyFailed(_logger, _cid, e);
-            return -1;
+            Log.MonitorFailed(_logger, _cid, e);
+            exitCode = -1;
         }
 
+        Task pumps = Task.WhenAll(consolePump, stderrPump);
+        if (await Task.WhenAny(pumps, Task.Delay(DrainTimeout)).ConfigureAwait(false) != pumps)
+        {
+            Log.OutputAbandoned(_logger, _cid, DrainTimeout);
+        }
+
+        _console?.Dispose();
+        _stderr.Dispose();
+        _pidfd.Dispose();
+        _process.Dispose();
+        return exitCode;
+    }
+
+    /// <summary>
+    /// Copies the guest console to the caller's stream as it arrives. If that stream fails, the failure is logged and
+    /// the rest of the console is drained and dropped: a VMM whose console nobody reads would block its vCPU. The
+    /// buffer is only rented while data is at hand (zero-byte reads), so an idle VM holds none.
+    /// </summary>
+    private async Task CopyConsoleAsync(Socket source, Stream destination)
+    {
+        bool sinkFailed = false;
         try
         {
-            await Task.WhenAll(console, stderr).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // A failing console sink must not hide the VM's death; it is logged.
-        catch (Exception e)
+            while (true)
+            {
+                await source.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(ConsoleBufferSize);
+                try
+                {
+                    int read = await source.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    if (sinkFailed)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await destination.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
+                        await destination.FlushAsync().ConfigureAwait(false);
+                    }
+#pragma warning disable CA1031 // The caller's stream may throw anything; the VM must not stall because of it.
+                    catch (Exception e)
 #pragma warning restore CA1031
+                    {
+                        sinkFailed = true;
+                        Log.ConsoleCopyFailed(_logger, _cid, e);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
         {
-            Log.ConsoleCopyFailed(_logger, _cid, e);
+            // Abandoned after the drain timeout.
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    private async Task PumpStandardErrorAsync()
+    {
+        byte[]? partial = null;
+        int partialLength = 0;
+        try
+        {
+            while (true)
+            {
+                await _stderr.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(StderrBufferSize);
+                try
+                {
+                    int read = await _stderr.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    int start = 0;
+                    for (int i = 0; i < read; i++)
+                    {
+                        if (buffer[i] != (byte)'\n')
+                        {
+                            continue;
+                        }
+
+                        AppendPartial(ref partial, ref partialLength, buffer.AsSpan(start, i - start));
+                        EmitLine(partial.AsSpan(0, partialLength));
+                        partialLength = 0;
+                        start = i + 1;
+                    }
+
+                    if (start < read)
+                    {
+                        AppendPartial(ref partial, ref partialLength, buffer.AsSpan(start, read - start));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (SocketException)
+        {
         }
 
-        return result.ExitCode;
+        if (partialLength > 0)
+        {
+            EmitLine(partial.AsSpan(0, partialLength));
+        }
+    }
+
+    private static void AppendPartial(ref byte[]? partial, ref int length, ReadOnlySpan<byte> bytes)
+    {
+        partial ??= new byte[MaxStderrLine];
+        int take = Math.Min(bytes.Length, MaxStderrLine - length);
+        bytes[..take].CopyTo(partial.AsSpan(length));
+        length += take;
+    }
+
+    private void EmitLine(ReadOnlySpan<byte> bytes)
+    {
+        string line = Encoding.UTF8.GetString(bytes).TrimEnd('\r');
+        _stderrTail.Add(line);
+        Log.VmmStandardError(_logger, _cid, line);
     }
 }

@@ -16,7 +16,7 @@ public sealed class VmInfoTests
         lines.Should().Contain($"[ok]      crosvm: {TestPaths.FakeCrosvm} (crosvm 0.1.0)");
         lines.Should().Contain(l => l.StartsWith("[missing] QEMU: ", StringComparison.Ordinal));
         lines.Should().Contain(l => l.Contains("fix: apt-get install qemu-system-x86", StringComparison.Ordinal));
-        foreach (string item in new[] { "KVM", "vhost-vsock", "vsock", "setpriv" })
+        foreach (string item in new[] { "KVM", "vhost-vsock", "vsock", "launcher" })
         {
             lines.Should().ContainSingle(l => l.StartsWith($"[ok]      {item}: ", StringComparison.Ordinal)
                 || l.StartsWith($"[missing] {item}: ", StringComparison.Ordinal));
@@ -46,7 +46,7 @@ public sealed class VmInfoTests
             KvmDevice = dir.File("kvm"),
             VhostVsockDevice = dir.File("vhost-vsock"),
             VsockDevice = dir.File("vsock"),
-            SetprivPath = dir.File("setpriv"),
+            LauncherPath = dir.File("vcore-exec"),
         };
 
         int code = await new InfoCommand(stdout).RunAsync(options, CancellationToken.None);
@@ -56,7 +56,7 @@ public sealed class VmInfoTests
         lines.Where(l => l.StartsWith("[missing]", StringComparison.Ordinal)).Should().HaveCount(6);
         lines.Where(l => l.TrimStart().StartsWith("fix: ", StringComparison.Ordinal)).Should().HaveCount(6);
         stdout.ToString().Should().Contain("modprobe vhost_vsock").And.Contain("apt-get install qemu-system-x86")
-            .And.Contain("kvm").And.Contain("util-linux").And.Contain("not found on PATH");
+            .And.Contain("kvm").And.Contain("runtimes/<rid>/native/").And.Contain("not found on PATH");
     }
 
     [Fact(Timeout = 30000)]
@@ -65,7 +65,7 @@ public sealed class VmInfoTests
         using var dir = new TempDir();
         string device = dir.CreateImage("dev", 1, 1);
         var stdout = new StringWriter();
-        var options = new InfoOptions { KvmDevice = device, VhostVsockDevice = device, VsockDevice = device, SetprivPath = TestPaths.FakeCrosvm };
+        var options = new InfoOptions { KvmDevice = device, VhostVsockDevice = device, VsockDevice = device, LauncherPath = TestPaths.FakeCrosvm };
 
         await new InfoCommand(stdout).RunAsync(options, CancellationToken.None);
 
@@ -73,6 +73,6 @@ public sealed class VmInfoTests
         text.Should().Contain($"[ok]      KVM: {device} is usable (read-write)");
         text.Should().Contain($"[ok]      vhost-vsock: {device} is present");
         text.Should().Contain($"[ok]      vsock: {device} is present");
-        text.Should().Contain("[ok]      setpriv: ");
+        text.Should().Contain($"[ok]      launcher: {TestPaths.FakeCrosvm} (VMs and everything they start die with the process that runs them)");
     }
 }

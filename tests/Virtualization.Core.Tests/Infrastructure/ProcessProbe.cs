@@ -22,7 +22,30 @@ internal static class ProcessProbe
     }
 
     /// <summary>Pids of live processes in process group <paramref name="pgid"/>.</summary>
-    public static IReadOnlyList<int> InProcessGroup(int pgid)
+    public static IReadOnlyList<int> InProcessGroup(int pgid) => Matching(2, pgid);
+
+    /// <summary>
+    /// Pids of live processes in session <paramref name="sid"/>. vcore-exec (the pid the library reports) leads a session
+    /// holding the VMM and everything it forked.
+    /// </summary>
+    public static IReadOnlyList<int> InSession(int sid) => Matching(3, sid);
+
+    /// <summary>Pids of live processes in any of the sessions <paramref name="sids"/> (one scan of /proc).</summary>
+    public static IReadOnlyList<int> InSessions(IEnumerable<int> sids)
+    {
+        var wanted = sids.ToHashSet();
+        return wanted.Count == 0 ? [] : Matching(3, wanted.Contains);
+    }
+
+    /// <summary>The number of open file descriptors of this process.</summary>
+    public static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+
+    /// <summary>The number of threads of this process.</summary>
+    public static int Threads() => Directory.GetDirectories("/proc/self/task").Length;
+
+    private static List<int> Matching(int field, int value) => Matching(field, v => v == value);
+
+    private static List<int> Matching(int field, Func<int, bool> accept)
     {
         var result = new List<int>();
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
@@ -36,7 +59,7 @@ internal static class ProcessProbe
             {
                 string text = File.ReadAllText(Path.Combine(dir, "stat"));
                 string[] fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields[0] is not ("Z" or "X") && int.Parse(fields[2], CultureInfo.InvariantCulture) == pgid)
+                if (fields[0] is not ("Z" or "X") && accept(int.Parse(fields[field], CultureInfo.InvariantCulture)))
                 {
                     result.Add(pid);
                 }

@@ -100,6 +100,7 @@ internal sealed class TestHarness : IAsyncDisposable
         }
 
         pids.Where(ProcessProbe.IsAlive).Should().BeEmpty("no VMM process may outlive the service");
+        ProcessProbe.InSessions(pids).Should().BeEmpty("nothing a VMM started may outlive the service");
         LoggerFactory.Dispose();
         Directory.Delete(Root, recursive: true);
     }

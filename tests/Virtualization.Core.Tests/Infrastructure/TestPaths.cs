@@ -27,6 +27,9 @@ internal static class TestPaths
     /// <summary>The helper host executable.</summary>
     internal static string VmHost => Program("VmHost");
 
+    /// <summary>The C stub VMM (tests/StubVmm), built next to this suite.</summary>
+    internal static string StubVmm => Path.Combine(AppContext.BaseDirectory, "stub-vmm");
+
     private static string Program(string name)
     {
         string path = Path.Combine(RepoRoot, "tests", name, "bin", Configuration, "net10.0", name);

@@ -1,19 +1,17 @@
 using System.Diagnostics;
 using Virtualization.Core.Tests.Infrastructure;
-using Virtualization.Core.Vmm;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
 public sealed class HostDeathTests
 {
-    [SkippableFact(Timeout = 60_000)]
-    public async Task HostKilled_VmmDiesWithinOneSecond_AfterSurvivingItsSpawningThread()
+    [Fact(Timeout = 60_000)]
+    public async Task HostKilled_VmmAndTheChildItForkedDie_AfterSurvivingTheirSpawningThread()
     {
-        Skip.IfNot(ProcessWrapper.HasParentDeathSignal, "setpriv (util-linux) is not installed, so VMMs cannot follow their host");
         string root = Directory.CreateTempSubdirectory("vct-host-").FullName;
         try
         {
-            string kernel = new FakeScenario().WriteKernel(Path.Combine(root, "kernel"));
+            string kernel = new FakeScenario { SpawnChild = true }.WriteKernel(Path.Combine(root, "kernel"));
             var psi = new ProcessStartInfo(TestPaths.VmHost) { RedirectStandardOutput = true };
             foreach (string arg in new[] { "run", TestPaths.FakeCrosvm, kernel, Path.Combine(root, "vms") })
             {
@@ -29,13 +27,15 @@ public sealed class HostDeathTests
             ProcessProbe.IsAlive(vmmPid).Should().BeTrue("a VMM must survive the thread that started it");
             await ForceThreadPoolChurnAsync();
             ProcessProbe.IsAlive(vmmPid).Should().BeTrue();
+            (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InSession(vmmPid).Count >= 3, TimeSpan.FromSeconds(20)))
+                .Should().BeTrue("vcore-exec, the fake VMM and the child it forked are running");
 
             host.Kill();
             await host.WaitForExitAsync();
-            var sw = Stopwatch.StartNew();
-            (await ProcessProbe.WaitUntilAsync(() => !ProcessProbe.IsAlive(vmmPid), TimeSpan.FromSeconds(1)))
-                .Should().BeTrue("the VMM must die within 1 s of its host");
-            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1));
+
+            // The latency is measured in docs/reliability.md; here only that everything goes (bounded generously).
+            (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InSession(vmmPid).Count == 0, TimeSpan.FromSeconds(20)))
+                .Should().BeTrue("the VMM and everything it started must die with its host");
         }
         finally
         {

@@ -59,7 +59,7 @@ public sealed class QemuCommandLineTests
         QemuProcess.ToDeathReason(exitCode, reason, panicked).Should().Be(expected);
 
     [Fact(Timeout = 30_000)]
-    public async Task CreateVmAsync_QemuWithWritablePartition_ThrowsNotSupportedAndLeavesNothing()
+    public async Task CreateVmAsync_QemuWithWritablePartition_ThrowsConfigErrorNamingThePartitionsAndLeavesNothing()
     {
         await using var h = new Infrastructure.TestHarness(o => o with { Vmm = VmmKind.Qemu });
         string part = h.File("p.img", 4096);
@@ -67,7 +67,9 @@ public sealed class QemuCommandLineTests
 
         Func<Task> create = () => h.Service.CreateVmAsync(config);
 
-        (await create.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should().Contain("'data' is writable").And.Contain("crosvm");
+        VirtualMachineConfigException e = (await create.Should().ThrowAsync<VirtualMachineConfigException>()).Which;
+        e.Field.Should().Be("Disks[0].Partitions");
+        e.Message.Should().Contain("'data' is writable").And.Contain("crosvm");
         h.Service.HeldCidCount.Should().Be(0);
     }
 }

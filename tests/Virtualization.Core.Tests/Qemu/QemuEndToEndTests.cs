@@ -93,11 +93,9 @@ public sealed partial class QemuEndToEndTests
         h.TrackPid(vm);
         await console.WaitForAsync("VCORE-GUEST: action hang");
 
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         await vm.StopAsync();
 
         vm.DeathReason.Should().Be(DeathReason.Shutdown, "the guest powers off on request, or QEMU quits; neither is a kill");
-        sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6));
     }
 
     [SkippableFact(Timeout = 180_000)]

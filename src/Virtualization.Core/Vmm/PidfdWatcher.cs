@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+
+namespace Virtualization.Core.Vmm;
+
+/// <summary>
+/// Learns when processes exit from their pidfds, for every VM of the process on one thread: one epoll instance, one
+/// blocking <c>epoll_wait</c> loop. A pidfd becomes readable when its process exits, whatever its pipes do, so a VM's
+/// death never waits for its console. Registration is one <c>epoll_ctl</c>; no thread or kernel object per VM besides
+/// the pidfd itself.
+/// </summary>
+internal static class PidfdWatcher
+{
+    private static readonly ConcurrentDictionary<long, Watch> s_watches = new();
+    private static readonly Lazy<int> s_epoll = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static long s_nextId;
+
+    /// <summary>Completes (never faults) when the process behind <paramref name="pidfd"/> has exited.</summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">epoll refused the descriptor.</exception>
+    internal static unsafe Task WhenExitedAsync(PidfdHandle pidfd)
+    {
+        int epoll = s_epoll.Value;
+        long id = Interlocked.Increment(ref s_nextId);
+        var watch = new Watch(pidfd);
+        s_watches[id] = watch;
+        byte* ev = stackalloc byte[16];
+        *(uint*)ev = Interop.Interop.EPOLLIN | Interop.Interop.EPOLLONESHOT;
+        *(long*)(ev + Interop.Interop.EpollEventDataOffset) = id;
+        bool added = false;
+        try
+        {
+            pidfd.DangerousAddRef(ref added);
+            if (Interop.Interop.EpollCtl(epoll, Interop.Interop.EPOLL_CTL_ADD, pidfd.Fd, ev) != 0)
+            {
+                int errno = Interop.Interop.LastErrno;
+                s_watches.TryRemove(id, out _);
+                throw Interop.Interop.CreateExceptionForErrno(errno, "epoll_ctl", "pidfd");
+            }
+        }
+        catch
+        {
+            if (added)
+            {
+                pidfd.DangerousRelease();
+            }
+
+            throw;
+        }
+
+        // The reference taken above keeps the descriptor number from being reused until the event arrived.
+        return watch.Exited.Task;
+    }
+
+    private static int Create()
+    {
+        int epoll = Interop.Interop.EpollCreate1(Interop.Interop.EPOLL_CLOEXEC);
+        if (epoll < 0)
+        {
+            throw Interop.Interop.CreateExceptionForErrno(Interop.Interop.LastErrno, "epoll_create1");
+        }
+
+        var thread = new Thread(() => Loop(epoll))
+        {
+            IsBackground = true,
+            Name = "Virtualization.Core pidfd watcher",
+        };
+        thread.Start();
+        return epoll;
+    }
+
+    private static unsafe void Loop(int epoll)
+    {
+        const int MaxEvents = 64;
+        int size = Interop.Interop.EpollEventSize;
+        byte* events = stackalloc byte[MaxEvents * 16];
+        while (true)
+        {
+            int count = Interop.Interop.EpollWait(epoll, events, MaxEvents, -1);
+            for (int i = 0; i < count; i++)
+            {
+                long id = *(long*)(events + (i * size) + Interop.Interop.EpollEventDataOffset);
+                if (s_watches.TryRemove(id, out Watch? watch))
+                {
+                    // One-shot: the descriptor is disarmed; remove it so its owner may close it at any time.
+                    _ = Interop.Interop.EpollCtl(epoll, Interop.Interop.EPOLL_CTL_DEL, watch.Pidfd.Fd, null);
+                    watch.Pidfd.DangerousRelease();
+                    watch.Exited.TrySetResult();
+                }
+            }
+        }
+    }
+
+    private sealed class Watch(PidfdHandle pidfd)
+    {
+        internal PidfdHandle Pidfd { get; } = pidfd;
+
+        internal TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
