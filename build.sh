@@ -21,8 +21,9 @@ case "$cmd" in
     dotnet run --project src/Virtualization.Cli -c Release -- run guest/sample-vm.json --vmm qemu --accel tcg
     ;;
   pack)
-    dotnet pack src/Virtualization.Core -c Release -o nuget
-    dotnet pack src/Virtualization.Cli -c Release -o nuget
+    # A package must carry vcore-exec for both linux-x64 and linux-arm64 (needs gcc-aarch64-linux-gnu).
+    dotnet pack src/Virtualization.Core -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
+    dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
     ;;
   bench)
     dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"

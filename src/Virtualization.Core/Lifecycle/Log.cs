@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "The VMM of CID {Cid} exited but its console or stderr was not drained within {DrainTimeout}; the rest is dropped")]
     internal static partial void OutputAbandoned(ILogger logger, int cid, TimeSpan drainTimeout);
+
+    [LoggerMessage(17, LogLevel.Error, "The VMM launcher (pid {ProcessId}) of CID {Cid} did not exit within {Timeout} after its start was abandoned")]
+    internal static partial void LauncherDidNotExit(ILogger logger, int cid, int processId, TimeSpan timeout);
 }

@@ -29,6 +29,9 @@ internal sealed class VmmChildProcess
     /// <summary>How long the console and stderr may still be drained after the VMM exited.</summary>
     internal static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a launch that failed before the go byte waits for the helper to exit by itself.</summary>
+    private static readonly TimeSpan HelperExitTimeout = TimeSpan.FromSeconds(10);
+
     private const int ConsoleBufferSize = 16 * 1024;
     private const int StderrBufferSize = 4 * 1024;
     private const int MaxStderrLine = 1024;
@@ -41,7 +44,8 @@ internal sealed class VmmChildProcess
     private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
 
-    private VmmChildProcess(Process process, PidfdHandle pidfd, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger, int cid)
+    private VmmChildProcess(
+        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger, int cid)
     {
         _process = process;
         _pidfd = pidfd;
@@ -50,7 +54,7 @@ internal sealed class VmmChildProcess
         _logger = logger;
         _cid = cid;
         ProcessId = process.Id;
-        ProcessExited = PidfdWatcher.WhenExitedAsync(pidfd);
+        ProcessExited = processExited;
         Task consolePump = console is null || consoleOutput is null ? Task.CompletedTask : CopyConsoleAsync(console, consoleOutput);
         Task stderrPump = PumpStandardErrorAsync();
         Exited = FinishAsync(consolePump, stderrPump);
@@ -113,6 +117,7 @@ internal sealed class VmmChildProcess
 
         Socket? stderr = null;
         Socket? console = null;
+        PidfdHandle? pidfd = null;
         try
         {
             Task helperExited = process.WaitForExitAsync(CancellationToken.None);
@@ -123,19 +128,31 @@ internal sealed class VmmChildProcess
             }
 
             // The helper is blocked until it reads the go byte, so the pid is still its own: the pidfd cannot name
-            // another process.
-            PidfdHandle pidfd = PidfdHandle.Open(process.Id);
+            // another process. The exit is watched before the VMM exists, so no exit can go unseen.
+            pidfd = PidfdHandle.Open(process.Id);
+            Task processExited = PidfdWatcher.WhenExitedAsync(pidfd);
             stderr.Send("G"u8);
-            return new VmmChildProcess(process, pidfd, stderr, console, consoleOutput, logger, cid);
+            return new VmmChildProcess(process, pidfd, processExited, stderr, console, consoleOutput, logger, cid);
         }
         catch (Exception e)
         {
             // Without the go byte the helper exits by itself (its connections close, or its connect is refused).
+            // Nothing is signalled: it is only waited for, and not forever.
             stderr?.Dispose();
             console?.Dispose();
             launch.Dispose();
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            int code = process.ExitCode;
+            pidfd?.Dispose();
+            string code = "unknown";
+            try
+            {
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(HelperExitTimeout, CancellationToken.None).ConfigureAwait(false);
+                code = process.ExitCode.ToString(CultureInfo.InvariantCulture);
+            }
+            catch (TimeoutException)
+            {
+                Log.LauncherDidNotExit(logger, cid, process.Id, HelperExitTimeout);
+            }
+
             process.Dispose();
             if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
