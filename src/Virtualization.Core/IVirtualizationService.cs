@@ -26,7 +26,10 @@ public interface IVirtualizationService : IAsyncDisposable
         Stream? consoleOutput = null,
         CancellationToken cancellationToken = default);
 
-    /// <summary>Every VM the service holds (not yet disposed), in any state.</summary>
-    /// <returns>A snapshot, ordered by CID.</returns>
+    /// <summary>
+    /// Every VM the service holds (not yet disposed), in any state. A dead VM stays listed until it is disposed, but it
+    /// never blocks its CID: the CID is released at death and may already belong to a newer VM listed next to it.
+    /// </summary>
+    /// <returns>A snapshot, ordered by CID, then by creation.</returns>
     IReadOnlyList<VirtualMachineDebugInfo> DebugListVms();
 }

@@ -29,13 +29,16 @@ public sealed class VirtualizationService : IVirtualizationService
     private const int MaxSocketPathLength = 107;
 
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<int, VmInstance> _vms = [];
+    // By identity, with the order of creation: a dead VM that was not disposed stays until it is, while its CID may
+    // already belong to a newer VM.
+    private readonly Dictionary<VmInstance, long> _vms = new(ReferenceEqualityComparer.Instance);
     private readonly VirtualizationServiceOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly IVmmRunner _runner;
     private readonly CidAllocator _cids;
     private readonly IVsockConnector _vsock;
+    private long _created;
     private bool _disposed;
 
     /// <summary>Creates a service.</summary>
@@ -107,7 +110,7 @@ public sealed class VirtualizationService : IVirtualizationService
             lock (_gate)
             {
                 ThrowIfDisposed();
-                _vms.Add(vm.Cid, vm);
+                _vms.Add(vm, _created++);
             }
 
             Log.VmCreated(_logger, vm.Cid, folder);
@@ -128,13 +131,13 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <inheritdoc/>
     public IReadOnlyList<VirtualMachineDebugInfo> DebugListVms()
     {
-        VmInstance[] vms;
+        KeyValuePair<VmInstance, long>[] vms;
         lock (_gate)
         {
-            vms = [.. _vms.Values];
+            vms = [.. _vms];
         }
 
-        return [.. vms.Select(vm => vm.DebugInfo)];
+        return [.. vms.OrderBy(vm => vm.Key.Cid).ThenBy(vm => vm.Value).Select(vm => vm.Key.DebugInfo)];
     }
 
     /// <summary>Stops every VM (gracefully, then killing after the grace period) and waits until none is left.</summary>
@@ -144,7 +147,7 @@ public sealed class VirtualizationService : IVirtualizationService
         lock (_gate)
         {
             _disposed = true;
-            vms = [.. _vms.Values];
+            vms = [.. _vms.Keys];
         }
 
         await Task.WhenAll(vms.Select(vm => vm.StopAsync())).ConfigureAwait(false);
@@ -154,12 +157,12 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <summary>How many CIDs this service holds now (tests check that none leak).</summary>
     internal int HeldCidCount => _cids.HeldCount;
 
-    /// <summary>Called by a VM when it is disposed.</summary>
+    /// <summary>Called by a VM when it is disposed: removes that VM (not another one that has its CID now). Idempotent.</summary>
     internal void Forget(VmInstance vm)
     {
         lock (_gate)
         {
-            _vms.Remove(vm.Cid);
+            _vms.Remove(vm);
         }
     }
 

@@ -72,7 +72,9 @@ internal sealed class TestHarness : IAsyncDisposable
         return vm;
     }
 
-    public int? ProcessIdOf(IVirtualMachine vm) => Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid)?.ProcessId;
+    /// <summary>The VMM pid of <paramref name="vm"/> while it runs (only one live VM has a given CID; dead ones have no pid).</summary>
+    public int? ProcessIdOf(IVirtualMachine vm) =>
+        vm.State == VirtualMachineState.Dead ? null : Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid && i.ProcessId is not null)?.ProcessId;
 
     public void TrackPid(IVirtualMachine vm)
     {
