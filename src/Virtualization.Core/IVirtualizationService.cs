@@ -20,6 +20,9 @@ public interface IVirtualizationService : IAsyncDisposable
     /// <exception cref="VirtualMachineConfigException">The configuration is invalid; nothing was reserved.</exception>
     /// <exception cref="NotSupportedException">The configuration cannot run on the selected VMM (for example a writable partition under QEMU).</exception>
     /// <exception cref="CidExhaustedException">Every CID of the configured range is in use.</exception>
+    /// <exception cref="UnsafeDirectoryException">
+    /// <see cref="VirtualizationServiceOptions.TemporaryDirectory"/> is a symbolic link, not a directory, or owned by another user.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">The service was disposed.</exception>
     Task<IVirtualMachine> CreateVmAsync(
         VirtualMachineConfig config,

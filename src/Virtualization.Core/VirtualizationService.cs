@@ -98,11 +98,13 @@ public sealed class VirtualizationService : IVirtualizationService
         VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength, out CompositeDiskPlan?[] plans);
         _runner.Validate(validated);
 
+        // The root holds the VM folders: it is checked before anything is reserved in it.
+        string root = OpenTemporaryRoot();
         CidLease lease = _cids.Allocate();
         string? folder = null;
         try
         {
-            folder = CreateVmFolder(lease.Cid);
+            folder = CreateVmFolder(root, lease.Cid);
             VmmDisk[] disks = await AssembleDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
@@ -238,23 +240,35 @@ public sealed class VirtualizationService : IVirtualizationService
         return disks;
     }
 
-    private string CreateVmFolder(int cid)
+    /// <summary>
+    /// The temporary root, created (0700) if missing; refused if it is a link or another user's; tightened to 0700 if
+    /// others could enter it.
+    /// </summary>
+    /// <exception cref="UnsafeDirectoryException">The root is a symbolic link, not a directory, or not ours.</exception>
+    private string OpenTemporaryRoot()
     {
-        string root = Path.GetFullPath(_options.TemporaryDirectory);
-        if (!Directory.Exists(root))
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.TemporaryDirectory));
+        if (PrivateDirectory.Ensure(root) is { } loosened)
         {
-            Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Log.TemporaryDirectoryTightened(_logger, root, "0" + Convert.ToString(loosened, 8));
         }
 
+        return root;
+    }
+
+    /// <summary>Creates <c>vm-&lt;cid&gt;</c> (0700) in the checked root.</summary>
+    private string CreateVmFolder(string root, int cid)
+    {
         string folder = Path.Combine(root, "vm-" + cid.ToString(CultureInfo.InvariantCulture));
 
-        // We hold the CID's lock, so a folder of that name was left by a VM whose process died: reclaim it.
-        if (Directory.Exists(folder))
+        // We hold the CID, so anything of that name was left by a VM whose process died: reclaim it, without following a
+        // link that might be there.
+        if (PrivateDirectory.RemoveLeftover(folder))
         {
-            Directory.Delete(folder, recursive: true);
+            Log.LeftoverVmFolderRemoved(_logger, cid, folder);
         }
 
-        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateDirectory.CreateNew(folder);
         return folder;
     }
 

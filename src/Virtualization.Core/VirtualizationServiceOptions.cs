@@ -19,9 +19,14 @@ public sealed record VirtualizationServiceOptions
 
     /// <summary>
     /// Root of the per-VM temporary folders (<c>&lt;root&gt;/vm-&lt;cid&gt;</c>). Default:
-    /// <c>$XDG_RUNTIME_DIR/virtualization-core</c>, else <c>&lt;temp&gt;/virtualization-core-&lt;uid&gt;</c>. Created with mode 0700.
+    /// <c>$XDG_RUNTIME_DIR/virtualization-core</c>, else <c>&lt;temp&gt;/virtualization-core-&lt;uid&gt;</c>.
     /// Keep it short: the VMM's control socket lives there and Unix socket paths are limited to 107 bytes.
     /// </summary>
+    /// <remarks>
+    /// Checked at every <see cref="IVirtualizationService.CreateVmAsync"/>: created with mode 0700 if missing; it must be
+    /// a directory (not a symbolic link) owned by the process's effective user, else <see cref="UnsafeDirectoryException"/>;
+    /// if it is ours but open to others, it is tightened to 0700.
+    /// </remarks>
     public string TemporaryDirectory { get; init; } = DefaultTemporaryDirectory();
 
     /// <summary>

@@ -49,4 +49,11 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Killing VM with CID {Cid}")]
     internal static partial void Killing(ILogger logger, int cid);
+
+    [LoggerMessage(40, LogLevel.Warning, "The temporary directory {Path} had mode {Mode}; tightened to 0700 so that no other user can reach the VMs' files")]
+    internal static partial void TemporaryDirectoryTightened(ILogger logger, string path, string mode);
+
+    [LoggerMessage(41, LogLevel.Information, "Removed {Path}, left for CID {Cid} by a process that died")]
+    internal static partial void LeftoverVmFolderRemoved(ILogger logger, int cid, string path);
+
 }
