@@ -65,7 +65,12 @@ public sealed class VirtualizationService : IVirtualizationService
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
         _runner = CreateRunner(_options);
-        _cids = new CidAllocator(_options.CidLockDirectory, _options.FirstGuestCid, _options.LastGuestCid);
+        _cids = new CidAllocator(
+            _options.CidNamespace,
+            _options.FirstGuestCid,
+            _options.LastGuestCid,
+            Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), CidAllocator.CursorFileName),
+            _logger);
         if (!ProcessWrapper.HasParentDeathSignal)
         {
             Log.NoParentDeathSignal(_logger);
@@ -98,7 +103,7 @@ public sealed class VirtualizationService : IVirtualizationService
         VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength, out CompositeDiskPlan?[] plans);
         _runner.Validate(validated);
 
-        // The root holds the VM folders: it is checked before anything is reserved in it.
+        // The root holds the CID cursor and the VM folders: it is checked before either is used.
         string root = OpenTemporaryRoot();
         CidLease lease = _cids.Allocate();
         string? folder = null;

@@ -56,4 +56,6 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Information, "Removed {Path}, left for CID {Cid} by a process that died")]
     internal static partial void LeftoverVmFolderRemoved(ILogger logger, int cid, string path);
 
+    [LoggerMessage(42, LogLevel.Warning, "The CID cursor file {Path} did not hold a counter; it is rewritten, continuing from this service's own position {Position}")]
+    internal static partial void CidCursorDamaged(ILogger logger, string path, long position);
 }

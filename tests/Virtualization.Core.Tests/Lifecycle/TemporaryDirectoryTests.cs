@@ -25,6 +25,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
 
         File.GetUnixFileMode(root).Should().Be(OwnerOnly);
         File.GetUnixFileMode(Path.Combine(root, $"vm-{vm.Cid}")).Should().Be(OwnerOnly);
+        File.GetUnixFileMode(Path.Combine(root, "cid-cursor")).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     [Theory(Timeout = 30_000)]
@@ -101,7 +102,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
         {
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = "/tmp",
-            CidLockDirectory = Path.Combine(_folder, "cids"),
+            CidNamespace = "t" + Guid.NewGuid().ToString("N"),
         });
 
         Func<Task> create = () => service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = kernel });
@@ -110,6 +111,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
         e.OwnerUid.Should().Be(0);
         e.Message.Should().Contain("'/tmp'").And.Contain("owned by uid 0");
         service.HeldCidCount.Should().Be(0);
+        File.Exists("/tmp/cid-cursor").Should().BeFalse("nothing is created in a folder of another user");
     }
 
     [Fact(Timeout = 30_000)]
