@@ -237,6 +237,22 @@ public sealed class CidAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void Allocate_HoldsTheCidOnACloseOnExecSocket()
+    {
+        CidAllocator allocator = Allocator(800, 800);
+        using CidLease lease = allocator.Allocate();
+
+        // /proc/net/unix: "... Inode @name"; the descriptor holding it links to socket:[Inode].
+        string name = $"@virtualization-core/{_namespace}/cid/800";
+        string inode = File.ReadLines("/proc/net/unix").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Single(f => f.Length >= 8 && f[7] == name)[6];
+        string fd = Directory.GetFileSystemEntries("/proc/self/fd")
+            .Single(f => new FileInfo(f).LinkTarget == $"socket:[{inode}]");
+        string flags = File.ReadLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & 0x80000).Should().NotBe(0, "VMM processes must not inherit CID sockets (O_CLOEXEC)");
+    }
+
+    [Fact]
     public void Allocate_SameCidNumbersInAnotherNamespace_AreIndependent()
     {
         CidAllocator here = Allocator(700, 700);
