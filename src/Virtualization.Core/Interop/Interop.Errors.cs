@@ -16,9 +16,12 @@ internal static partial class Interop
         internal const int EAGAIN = 11;
         internal const int EWOULDBLOCK = EAGAIN;
         internal const int EACCES = 13;
+        internal const int EEXIST = 17;
+        internal const int ENOTDIR = 20;
         internal const int EINVAL = 22;
         internal const int ENODEV = 19;
         internal const int EMFILE = 24;
+        internal const int ELOOP = 40;
         internal const int EADDRINUSE = 98;
         internal const int EADDRNOTAVAIL = 99;
         internal const int EAFNOSUPPORT = 97;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Virtualization.Core.Tests.Infrastructure;
 
 /// <summary>
-/// One test's private world: a service over the fake crosvm with its own temp and CID-lock folders and a log. On
+/// One test's private world: a service over the fake crosvm with its own temporary folder, CID namespace and log. On
 /// dispose it disposes the service and asserts that nothing leaked: no VM folder, no CID held, no VMM process alive.
 /// </summary>
 internal sealed class TestHarness : IAsyncDisposable
@@ -17,7 +17,7 @@ internal sealed class TestHarness : IAsyncDisposable
         {
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = Path.Combine(Root, "vms"),
-            CidLockDirectory = Path.Combine(Root, "cids"),
+            CidNamespace = "t" + Guid.NewGuid().ToString("N"),
             StopGracePeriod = TimeSpan.FromSeconds(5),
             StartTimeout = TimeSpan.FromSeconds(20),
         };
@@ -72,7 +72,9 @@ internal sealed class TestHarness : IAsyncDisposable
         return vm;
     }
 
-    public int? ProcessIdOf(IVirtualMachine vm) => Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid)?.ProcessId;
+    /// <summary>The VMM pid of <paramref name="vm"/> while it runs (only one live VM has a given CID; dead ones have no pid).</summary>
+    public int? ProcessIdOf(IVirtualMachine vm) =>
+        vm.State == VirtualMachineState.Dead ? null : Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid && i.ProcessId is not null)?.ProcessId;
 
     public void TrackPid(IVirtualMachine vm)
     {
