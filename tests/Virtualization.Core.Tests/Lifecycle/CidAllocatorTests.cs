@@ -180,12 +180,12 @@ public sealed class CidAllocatorTests : IDisposable
             allocator.Allocate().Dispose();
         }
 
-        File.WriteAllText(CursorPath(), content == "<NUL bytes>" ? "\0\0\0\0" : content);
+        WriteCursor(content == "<NUL bytes>" ? "\0\0\0\0" : content);
 
         using CidLease lease = allocator.Allocate();
 
         lease.Cid.Should().Be(105, "the allocator continues after the last CID it handed out, not from the file's value");
-        File.ReadAllText(CursorPath()).Should().Be("6\n", "the file is overwritten with the larger value");
+        ReadCursor().Should().Be("6\n", "the file is overwritten with the larger value");
     }
 
     [Fact]
@@ -193,13 +193,13 @@ public sealed class CidAllocatorTests : IDisposable
     {
         CidAllocator allocator = Allocator(100, 199);
         allocator.Allocate().Dispose();
-        File.WriteAllText(CursorPath(), "1234\n");
+        WriteCursor("1234\n");
 
         using CidLease lease = allocator.Allocate();
 
         lease.Position.Should().Be(1234, "another allocator of this user moved the cursor on");
         lease.Cid.Should().Be(134);
-        File.ReadAllText(CursorPath()).Should().Be("1235\n");
+        ReadCursor().Should().Be("1235\n");
     }
 
     [Fact]
@@ -306,5 +306,26 @@ public sealed class CidAllocatorTests : IDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes the cursor file without .NET's advisory lock: File.WriteAllText takes a non-blocking flock, which fails for
+    /// an instant when a process forked by another test still shares the allocator's just-closed descriptor.
+    /// </summary>
+    private void WriteCursor(string content)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Virtualization.Core.Interop.Interop.Open(
+            CursorPath(), Virtualization.Core.Interop.Interop.O_RDWR | Virtualization.Core.Interop.Interop.O_CLOEXEC | 0x200 /* O_TRUNC */);
+        file.IsInvalid.Should().BeFalse("the cursor file exists after the first allocation");
+        System.IO.RandomAccess.Write(file, System.Text.Encoding.ASCII.GetBytes(content), 0);
+    }
+
+    private string ReadCursor()
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Virtualization.Core.Interop.Interop.Open(
+            CursorPath(), Virtualization.Core.Interop.Interop.O_RDONLY | Virtualization.Core.Interop.Interop.O_CLOEXEC);
+        byte[] buffer = new byte[256];
+        int read = System.IO.RandomAccess.Read(file, buffer, 0);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
     }
 }
