@@ -121,6 +121,11 @@ internal static class CommandDispatcher
             return ExitCodes.Success;
         }
 
+        if (scenario.Parsed is string parsed)
+        {
+            ParsedRecorder.Write(parsed, options);
+        }
+
         using VmPlan plan = RunValidator.Validate(options);
         return new FakeVm(plan, scenario).Run();
     }
