@@ -59,7 +59,7 @@ public sealed class VirtualizationService : IVirtualizationService
 
         _options = options ?? new VirtualizationServiceOptions();
         ValidateOptions(_options);
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
         _runner = CreateRunner(_options);
         _cids = new CidAllocator(_options.CidLockDirectory, _options.FirstGuestCid, _options.LastGuestCid);
