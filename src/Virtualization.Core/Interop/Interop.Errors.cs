@@ -12,11 +12,17 @@ internal static partial class Interop
         internal const int ENOENT = 2;
         internal const int ESRCH = 3;
         internal const int EINTR = 4;
+        internal const int ENXIO = 6;
         internal const int EBADF = 9;
         internal const int EAGAIN = 11;
         internal const int EWOULDBLOCK = EAGAIN;
         internal const int EACCES = 13;
+        internal const int ENOTDIR = 20;
+        internal const int EISDIR = 21;
         internal const int EINVAL = 22;
+        internal const int EROFS = 30;
+        internal const int ENAMETOOLONG = 36;
+        internal const int ELOOP = 40;
         internal const int ENODEV = 19;
         internal const int EMFILE = 24;
         internal const int EADDRINUSE = 98;

@@ -14,12 +14,15 @@ internal static class SpecialFiles
         return path;
     }
 
-    /// <summary>Creates a unix socket file at <paramref name="path"/> (bound, then closed: the file stays) and returns the path.</summary>
-    public static string Socket(string path)
+    /// <summary>
+    /// Binds a unix socket at <paramref name="path"/>, which creates the socket file. Keep the socket until the file is no
+    /// longer needed: .NET removes the file when it disposes a socket it bound.
+    /// </summary>
+    public static Socket BoundSocket(string path)
     {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(path));
-        return path;
+        return socket;
     }
 
     /// <summary>
