@@ -88,7 +88,8 @@ internal static class InputFile
         Win32Exception { NativeErrorCode: Errno.ENOTDIR } => "does not exist (a component of the path is not a directory)",
         UnauthorizedAccessException => $"cannot be opened for {(writable ? "reading and writing" : "reading")}: permission denied",
         Win32Exception { NativeErrorCode: Errno.EROFS } => "cannot be opened for writing: it is on a read-only file system",
-        _ => "cannot be opened: " + e.Message,
+        Win32Exception w => $"cannot be opened: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(w.NativeErrorCode)} (errno {w.NativeErrorCode})",
+        _ => "cannot be opened: " + e.Message.TrimEnd('.'),
     };
 
     private static InputFileKind KindOf(in StatxBuffer buffer) => buffer.FileType switch
