@@ -76,7 +76,8 @@ internal static class InputFile
 
     /// <summary>Whether <paramref name="e"/> is one of the exceptions <see cref="Probe"/> reports a path's problem with.</summary>
     internal static bool IsProbeFailure(Exception e) =>
-        e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or Win32Exception or IOException;
+        e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or Win32Exception or IOException
+            or ArgumentException; // EINVAL
 
     /// <summary>
     /// The end of a sentence that starts with the quoted path, for a <see cref="Probe"/> failure: "does not exist",
