@@ -61,7 +61,7 @@ public sealed class VirtualizationService : IVirtualizationService
         ValidateOptions(_options);
         _runner = CreateRunner(_options);
         _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
         _cids = new CidAllocator(
             _options.CidNamespace,

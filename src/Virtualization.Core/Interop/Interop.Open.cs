@@ -8,6 +8,13 @@ internal static partial class Interop
     internal const int O_RDONLY = 0;
     internal const int O_RDWR = 2;
     internal const int O_CREAT = 0x40;
+
+    /// <summary><c>O_NOCTTY</c>: a terminal opened by the library never becomes its controlling terminal.</summary>
+    internal const int O_NOCTTY = 0x100;
+
+    /// <summary><c>O_NONBLOCK</c>: open returns at once even for a FIFO without a writer (the same value on x86_64 and aarch64).</summary>
+    internal const int O_NONBLOCK = 0x800;
+
     internal const int O_CLOEXEC = 0x80000;
 
     /// <summary><c>O_DIRECTORY</c>: fail with <c>ENOTDIR</c> unless the path is a directory. Its value depends on the architecture.</summary>

@@ -11,6 +11,8 @@ namespace Virtualization.Core.Lifecycle;
 /// </summary>
 internal static class PrivateDirectory
 {
+    private const uint StatxMask = STATX_TYPE | STATX_MODE | STATX_UID;
+
     /// <summary>0700: read, write and search for the owner only.</summary>
     internal const uint OwnerOnly = 0x1C0;
 
@@ -29,13 +31,11 @@ internal static class PrivateDirectory
     {
         path = Path.TrimEndingDirectorySeparator(path); // "link/" would follow the link despite O_NOFOLLOW
         using SafeFileHandle directory = OpenOrCreate(path);
-        Span<byte> buffer = stackalloc byte[StatXBufferSize];
-        if (StatX(directory, string.Empty, AT_EMPTY_PATH, STATX_TYPE_MODE_UID, buffer) != 0)
+        if (Statx(directory, string.Empty, AT_EMPTY_PATH, StatxMask, out StatxBuffer info) != 0)
         {
             throw CreateExceptionForErrno(LastErrno, "statx", path);
         }
 
-        StatXInfo info = StatXInfo.Read(buffer);
         if (info.Uid != GetEUid())
         {
             throw NotOurs(path, info.Uid);
@@ -70,14 +70,13 @@ internal static class PrivateDirectory
     /// <returns>Whether something was there.</returns>
     internal static bool RemoveLeftover(string path)
     {
-        Span<byte> buffer = stackalloc byte[StatXBufferSize];
-        if (StatX(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE_MODE_UID, buffer) != 0)
+        if (Statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, StatxMask, out StatxBuffer info) != 0)
         {
             int errno = LastErrno;
             return errno == Errno.ENOENT ? false : throw CreateExceptionForErrno(errno, "statx", path);
         }
 
-        if (StatXInfo.Read(buffer).Type == S_IFDIR)
+        if (info.FileType == S_IFDIR)
         {
             Directory.Delete(path, recursive: true);
         }
@@ -149,19 +148,17 @@ internal static class PrivateDirectory
     /// <summary>Why the root could not be opened: unsafe (a link, not a directory, someone else's), or the errno.</summary>
     private static Exception ExplainOpenFailure(string path, int errno)
     {
-        Span<byte> buffer = stackalloc byte[StatXBufferSize];
-        if (StatX(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE_MODE_UID, buffer) != 0)
+        if (Statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, StatxMask, out StatxBuffer info) != 0)
         {
             return CreateExceptionForErrno(errno, "open", path);
         }
 
-        StatXInfo info = StatXInfo.Read(buffer);
-        if (info.Type == S_IFLNK)
+        if (info.FileType == S_IFLNK)
         {
             return new UnsafeDirectoryException(path, info.Uid, "it is a symbolic link");
         }
 
-        if (info.Type != S_IFDIR)
+        if (info.FileType != S_IFDIR)
         {
             return new UnsafeDirectoryException(path, info.Uid, "it is not a directory");
         }

@@ -10,7 +10,13 @@ internal sealed class TestHarness : IAsyncDisposable
 {
     private readonly List<int> _pids = [];
 
-    public TestHarness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null, bool realVsock = false)
+    /// <param name="configure">Changes to the default options.</param>
+    /// <param name="realVsock">Connect to guests over AF_VSOCK instead of the test's unix sockets.</param>
+    /// <param name="loggerProvider">Another provider the service logs to, besides <see cref="Log"/> (for example one that throws).</param>
+    public TestHarness(
+        Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null,
+        bool realVsock = false,
+        ILoggerProvider? loggerProvider = null)
     {
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
@@ -26,7 +32,14 @@ internal sealed class TestHarness : IAsyncDisposable
             Options = configure(Options);
         }
 
-        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>
+        {
+            builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace);
+            if (loggerProvider is not null)
+            {
+                builder.AddProvider(loggerProvider);
+            }
+        });
         // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
         Service = realVsock
             ? new VirtualizationService(Options, LoggerFactory)
