@@ -24,7 +24,7 @@ internal sealed class TestHarness : IAsyncDisposable
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = Path.Combine(Root, "vms"),
             CidNamespace = "t" + Guid.NewGuid().ToString("N"),
-            StopGracePeriod = TimeSpan.FromSeconds(5),
+            StopGracePeriod = TimeSpan.FromSeconds(20), // a graceful stop runs the .NET fake once more: slow on a loaded machine
             StartTimeout = TimeSpan.FromSeconds(20),
         };
         if (configure is not null)

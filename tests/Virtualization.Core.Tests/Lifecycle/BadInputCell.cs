@@ -3,7 +3,7 @@ using Virtualization.Core.Tests.Infrastructure;
 namespace Virtualization.Core.Tests.Lifecycle;
 
 /// <summary>
-/// One cell of the bad-input matrix (docs/reliability-input.md): how to build the config, and either the field and
+/// One cell of the bad-input matrix (docs/reliability.md (Bad-input matrix)): how to build the config, and either the field and
 /// message fragment of the expected <see cref="VirtualMachineConfigException"/>, or checks of what reached crosvm.
 /// </summary>
 /// <param name="Id">The cell's name: field, then input.</param>

@@ -4,7 +4,7 @@ using Virtualization.Core.Tests.Infrastructure;
 namespace Virtualization.Core.Tests.Lifecycle;
 
 /// <summary>
-/// The bad-input matrix of docs/reliability-input.md, cell by cell, through <c>CreateVmAsync</c> and the fake crosvm:
+/// The bad-input matrix of docs/reliability.md (Bad-input matrix), cell by cell, through <c>CreateVmAsync</c> and the fake crosvm:
 /// a rejected cell throws <see cref="VirtualMachineConfigException"/> naming the field and leaves nothing behind (the
 /// harness checks); an accepted cell starts the VM and checks that the value reached crosvm intact.
 /// </summary>
