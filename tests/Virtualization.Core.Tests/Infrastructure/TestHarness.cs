@@ -115,7 +115,8 @@ internal sealed class TestHarness : IAsyncDisposable
         }
 
         pids.Where(ProcessProbe.IsAlive).Should().BeEmpty("no VMM process may outlive the service");
-        ProcessProbe.InSessions(pids).Should().BeEmpty("nothing a VMM started may outlive the service");
+        (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InSessions(pids).Count == 0, TimeSpan.FromSeconds(10)))
+            .Should().BeTrue("nothing a VMM started may outlive the service (SIGKILL sent, delivery may take a moment)");
         LoggerFactory.Dispose();
         Directory.Delete(Root, recursive: true);
     }

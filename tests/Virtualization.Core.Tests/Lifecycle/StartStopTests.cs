@@ -183,7 +183,8 @@ public sealed class StartStopTests
         vm.Kill();
         await vm.WaitForDeathAsync();
 
-        ProcessProbe.InSession(pid).Should().BeEmpty("the VMM's children die with it, before the death is reported");
+        (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InSession(pid).Count == 0, TimeSpan.FromSeconds(10)))
+            .Should().BeTrue("the VMM's children are SIGKILLed with it (the signal was sent before the death was reported)");
     }
 
     [Fact(Timeout = 30_000)]
