@@ -118,9 +118,12 @@ internal sealed class VmmChildProcess
         Socket? stderr = null;
         Socket? console = null;
         PidfdHandle? pidfd = null;
+        // Until the go byte, a helper that exits on its own ends the wait for its connections. This wait holds a runtime
+        // wait registration (a thread per 63), so it is cancelled as soon as the pidfd takes over.
+        using var helperWait = new CancellationTokenSource();
         try
         {
-            Task helperExited = process.WaitForExitAsync(CancellationToken.None);
+            Task helperExited = process.WaitForExitAsync(helperWait.Token);
             stderr = await launch.WaitForAsync(console: false, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
             if (consoleOutput is not null)
             {
@@ -132,6 +135,8 @@ internal sealed class VmmChildProcess
             pidfd = PidfdHandle.Open(process.Id);
             Task processExited = PidfdWatcher.WhenExitedAsync(pidfd);
             stderr.Send("G"u8);
+            await helperWait.CancelAsync().ConfigureAwait(false);
+            process.EnableRaisingEvents = false;
             return new VmmChildProcess(process, pidfd, processExited, stderr, console, consoleOutput, logger, cid);
         }
         catch (Exception e)

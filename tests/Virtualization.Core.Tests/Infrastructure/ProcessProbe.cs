@@ -40,6 +40,20 @@ internal static class ProcessProbe
     /// <summary>The number of open file descriptors of this process.</summary>
     public static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 
+    /// <summary>The number of threads of this process whose name (<c>comm</c>) is <paramref name="name"/>.</summary>
+    public static int ThreadsNamed(string name) =>
+        Directory.GetDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name;
+            }
+            catch (IOException)
+            {
+                return false; // The thread exited meanwhile.
+            }
+        });
+
     /// <summary>The number of threads of this process.</summary>
     public static int Threads() => Directory.GetDirectories("/proc/self/task").Length;
 

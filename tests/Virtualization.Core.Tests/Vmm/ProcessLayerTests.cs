@@ -12,6 +12,9 @@ namespace Virtualization.Core.Tests.Vmm;
 /// </summary>
 public sealed class ProcessLayerTests
 {
+    /// <summary>The runtime's thread for registered waits (Process.WaitForExitAsync holds one per process).</summary>
+    private const string RuntimeWaitThread = ".NET TP Wait";
+
     private static readonly Type[] s_documentedStartExceptions =
     [
         typeof(VirtualMachineStartException), typeof(OperationCanceledException), typeof(TaskCanceledException),
@@ -65,6 +68,7 @@ public sealed class ProcessLayerTests
         await WarmUpAsync(h);
         int fdsBefore = ProcessProbe.OpenFileDescriptors();
         int inotifyBefore = InotifyInstances();
+        int waitThreadsBefore = ProcessProbe.ThreadsNamed(RuntimeWaitThread);
 
         IVirtualMachine[] vms = await Task.WhenAll(Enumerable.Range(0, 500).Select(async _ =>
         {
@@ -79,6 +83,8 @@ public sealed class ProcessLayerTests
         int perVm = (ProcessProbe.OpenFileDescriptors() - fdsBefore) / vms.Length;
         perVm.Should().BeLessThanOrEqualTo(3, "a live VM without a console holds its CID lock, its pidfd and its stderr connection");
         InotifyInstances().Should().Be(inotifyBefore);
+        ProcessProbe.ThreadsNamed(RuntimeWaitThread).Should().BeLessThanOrEqualTo(
+            waitThreadsBefore + 2, "a live VM holds no runtime wait registration (one wait thread serves 63 of them)");
 
         await Task.WhenAll(vms.Select(vm => vm.DisposeAsync().AsTask()));
         vms.Select(vm => vm.DeathReason).Should().AllBeEquivalentTo(DeathReason.Killed);
