@@ -1,4 +1,3 @@
-using Virtualization.Core.Interop;
 
 namespace Virtualization.Core;
 
@@ -71,6 +70,6 @@ public sealed record VirtualizationServiceOptions
             return Path.Combine(runtimeDir, "virtualization-core");
         }
 
-        return Path.Combine(Path.GetTempPath(), $"virtualization-core-{Interop.Interop.GetEUid()}");
+        return Path.Combine(Path.GetTempPath(), $"virtualization-core-{Interop.Sys.GetEUid()}");
     }
 }

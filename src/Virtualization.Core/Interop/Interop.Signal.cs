@@ -1,17 +1,20 @@
-namespace Virtualization.Core.Interop;
+namespace Virtualization.Core;
 
 internal static partial class Interop
 {
-    /// <summary>Signal numbers the library sends (the same on x86_64 and aarch64).</summary>
-    internal enum Signal
+    internal static partial class Sys
     {
-        /// <summary><c>SIGINT</c>.</summary>
-        SIGINT = 2,
+        /// <summary>Signal numbers the library sends (the same on x86_64 and aarch64).</summary>
+        internal enum Signal
+        {
+            /// <summary><c>SIGINT</c>.</summary>
+            SIGINT = 2,
 
-        /// <summary><c>SIGKILL</c>: cannot be caught.</summary>
-        SIGKILL = 9,
+            /// <summary><c>SIGKILL</c>: cannot be caught.</summary>
+            SIGKILL = 9,
 
-        /// <summary><c>SIGTERM</c>: asks vcore-exec to kill its VMM's process group.</summary>
-        SIGTERM = 15,
+            /// <summary><c>SIGTERM</c>: asks vcore-exec to kill its VMM's process group.</summary>
+            SIGTERM = 15,
+        }
     }
 }

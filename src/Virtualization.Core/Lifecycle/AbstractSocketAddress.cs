@@ -1,5 +1,4 @@
 using System.Text;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -26,7 +25,7 @@ internal static class AbstractSocketAddress
 
         // sa_family_t (host byte order), then sun_path: NUL, then the name.
         var address = new byte[sizeof(ushort) + 1 + length];
-        BitConverter.TryWriteBytes(address, (ushort)AF_UNIX);
+        BitConverter.TryWriteBytes(address, (ushort)Interop.Sockets.AF_UNIX);
         Encoding.UTF8.GetBytes(name, address.AsSpan(sizeof(ushort) + 1));
         return address;
     }

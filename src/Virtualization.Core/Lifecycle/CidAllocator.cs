@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -138,22 +137,22 @@ internal sealed class CidAllocator
     private SafeSocketHandle? TryHold(int cid)
     {
         string name = _namePrefix + cid.ToString(CultureInfo.InvariantCulture);
-        SafeSocketHandle socket = Socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        SafeSocketHandle socket = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         if (socket.IsInvalid)
         {
-            int socketErrno = LastErrno;
+            Interop.Errno socketErrno = Interop.LastErrno;
             socket.Dispose();
-            throw CreateExceptionForErrno(socketErrno, "socket", "AF_UNIX");
+            throw Interop.CreateExceptionForErrno(socketErrno, "socket", "AF_UNIX");
         }
 
         byte[] address = AbstractSocketAddress.Create(name);
-        if (Bind(socket, address, address.Length) == 0)
+        if (Interop.Sockets.Bind(socket, address, address.Length) == 0)
         {
             return socket;
         }
 
-        int errno = LastErrno;
+        Interop.Errno errno = Interop.LastErrno;
         socket.Dispose();
-        return errno == Errno.EADDRINUSE ? null : throw CreateExceptionForErrno(errno, "bind", "abstract unix socket @" + name);
+        return errno == Interop.Errno.EADDRINUSE ? null : throw Interop.CreateExceptionForErrno(errno, "bind", "abstract unix socket @" + name);
     }
 }

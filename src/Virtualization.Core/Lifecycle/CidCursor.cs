@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -26,21 +25,21 @@ internal sealed class CidCursor : IDisposable
     /// <param name="path">The cursor file, in a folder private to this user.</param>
     internal static CidCursor Lock(string path)
     {
-        SafeFileHandle file = Open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, FileMode);
+        SafeFileHandle file = Interop.Sys.Open(path, Interop.Sys.O_RDWR | Interop.Sys.O_CREAT | Interop.Sys.O_NOFOLLOW | Interop.Sys.O_CLOEXEC, FileMode);
         if (file.IsInvalid)
         {
-            int openErrno = LastErrno;
+            Interop.Errno openErrno = Interop.LastErrno;
             file.Dispose();
-            throw CreateExceptionForErrno(openErrno, "open", path);
+            throw Interop.CreateExceptionForErrno(openErrno, "open", path);
         }
 
-        while (Flock(file, LOCK_EX) != 0)
+        while (Interop.Sys.Flock(file, Interop.Sys.LOCK_EX) != 0)
         {
-            int errno = LastErrno;
-            if (errno != Errno.EINTR)
+            Interop.Errno errno = Interop.LastErrno;
+            if (errno != Interop.Errno.EINTR)
             {
                 file.Dispose();
-                throw CreateExceptionForErrno(errno, "flock", path);
+                throw Interop.CreateExceptionForErrno(errno, "flock", path);
             }
         }
 

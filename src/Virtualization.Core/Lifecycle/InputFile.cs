@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using Microsoft.Win32.SafeHandles;
-using static Virtualization.Core.Interop.Interop;
+using static Virtualization.Core.Interop.Sys;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -31,7 +31,7 @@ internal static class InputFile
     {
         if (Statx(AT_FDCWD, fullPath, 0, Mask, out StatxBuffer byPath) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "statx", fullPath);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "statx", fullPath);
         }
 
         InputFileKind kind = KindOf(byPath);
@@ -44,12 +44,12 @@ internal static class InputFile
         using SafeFileHandle handle = Open(fullPath, flags);
         if (handle.IsInvalid)
         {
-            throw CreateExceptionForErrno(LastErrno, writable ? "open for reading and writing" : "open for reading", fullPath);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, writable ? "open for reading and writing" : "open for reading", fullPath);
         }
 
         if (Statx(handle, string.Empty, AT_EMPTY_PATH, Mask, out StatxBuffer opened) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "statx", fullPath);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "statx", fullPath);
         }
 
         kind = KindOf(opened);
@@ -86,9 +86,9 @@ internal static class InputFile
     internal static string Explain(Exception e, bool writable) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "does not exist",
-        Win32Exception { NativeErrorCode: Errno.ENOTDIR } => "does not exist (a component of the path is not a directory)",
+        Win32Exception { NativeErrorCode: (int)Interop.Errno.ENOTDIR } => "does not exist (a component of the path is not a directory)",
         UnauthorizedAccessException => $"cannot be opened for {(writable ? "reading and writing" : "reading")}: permission denied",
-        Win32Exception { NativeErrorCode: Errno.EROFS } => "cannot be opened for writing: it is on a read-only file system",
+        Win32Exception { NativeErrorCode: (int)Interop.Errno.EROFS } => "cannot be opened for writing: it is on a read-only file system",
         Win32Exception w => $"cannot be opened: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(w.NativeErrorCode)} (errno {w.NativeErrorCode})",
         _ => "cannot be opened: " + e.Message.TrimEnd('.'),
     };
@@ -108,7 +108,7 @@ internal static class InputFile
     {
         if (Ioctl(handle, BLKGETSIZE64, out ulong bytes) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "ioctl(BLKGETSIZE64)", fullPath);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "ioctl(BLKGETSIZE64)", fullPath);
         }
 
         return checked((long)bytes);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
-using static Virtualization.Core.Interop.Interop;
+using static Virtualization.Core.Interop.Sys;
 
 namespace Virtualization.Core.Lifecycle;
 
@@ -33,7 +33,7 @@ internal static class PrivateDirectory
         using SafeFileHandle directory = OpenOrCreate(path);
         if (Statx(directory, string.Empty, AT_EMPTY_PATH, StatxMask, out StatxBuffer info) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "statx", path);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "statx", path);
         }
 
         if (info.Uid != GetEUid())
@@ -57,7 +57,7 @@ internal static class PrivateDirectory
 
         if (FChMod(directory, OwnerOnly) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "fchmod", path);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "fchmod", path);
         }
 
         return info.Permissions;
@@ -72,8 +72,8 @@ internal static class PrivateDirectory
     {
         if (Statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, StatxMask, out StatxBuffer info) != 0)
         {
-            int errno = LastErrno;
-            return errno == Errno.ENOENT ? false : throw CreateExceptionForErrno(errno, "statx", path);
+            Interop.Errno errno = Interop.LastErrno;
+            return errno == Interop.Errno.ENOENT ? false : throw Interop.CreateExceptionForErrno(errno, "statx", path);
         }
 
         if (info.FileType == S_IFDIR)
@@ -93,7 +93,7 @@ internal static class PrivateDirectory
     {
         if (MkDir(path, OwnerOnly) != 0)
         {
-            throw CreateExceptionForErrno(LastErrno, "mkdir", path);
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "mkdir", path);
         }
     }
 
@@ -101,7 +101,7 @@ internal static class PrivateDirectory
     {
         int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         SafeFileHandle directory = Open(path, flags);
-        if (directory.IsInvalid && LastErrno == Errno.ENOENT)
+        if (directory.IsInvalid && Interop.LastErrno == Interop.Errno.ENOENT)
         {
             directory.Dispose();
             CreateMissing(path);
@@ -113,7 +113,7 @@ internal static class PrivateDirectory
             return directory;
         }
 
-        int errno = LastErrno;
+        Interop.Errno errno = Interop.LastErrno;
         directory.Dispose();
         throw ExplainOpenFailure(path, errno);
     }
@@ -125,8 +125,8 @@ internal static class PrivateDirectory
             return;
         }
 
-        int errno = LastErrno;
-        if (errno == Errno.ENOENT && Path.GetDirectoryName(path) is { } parent)
+        Interop.Errno errno = Interop.LastErrno;
+        if (errno == Interop.Errno.ENOENT && Path.GetDirectoryName(path) is { } parent)
         {
             // Missing parents are made like Directory.CreateDirectory makes them; only the root itself is private.
             Directory.CreateDirectory(parent);
@@ -135,22 +135,22 @@ internal static class PrivateDirectory
                 return;
             }
 
-            errno = LastErrno;
+            errno = Interop.LastErrno;
         }
 
-        if (errno != Errno.EEXIST)
+        if (errno != Interop.Errno.EEXIST)
         {
             // EEXIST: created meanwhile, by us or someone else; the checks after opening decide.
-            throw CreateExceptionForErrno(errno, "mkdir", path);
+            throw Interop.CreateExceptionForErrno(errno, "mkdir", path);
         }
     }
 
     /// <summary>Why the root could not be opened: unsafe (a link, not a directory, someone else's), or the errno.</summary>
-    private static Exception ExplainOpenFailure(string path, int errno)
+    private static Exception ExplainOpenFailure(string path, Interop.Errno errno)
     {
         if (Statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, StatxMask, out StatxBuffer info) != 0)
         {
-            return CreateExceptionForErrno(errno, "open", path);
+            return Interop.CreateExceptionForErrno(errno, "open", path);
         }
 
         if (info.FileType == S_IFLNK)
@@ -163,7 +163,7 @@ internal static class PrivateDirectory
             return new UnsafeDirectoryException(path, info.Uid, "it is not a directory");
         }
 
-        return info.Uid != GetEUid() ? NotOurs(path, info.Uid) : CreateExceptionForErrno(errno, "open", path);
+        return info.Uid != GetEUid() ? NotOurs(path, info.Uid) : Interop.CreateExceptionForErrno(errno, "open", path);
     }
 
     private static UnsafeDirectoryException NotOurs(string path, uint owner) =>

@@ -60,7 +60,7 @@ internal static class NativeHelper
     {
         const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         UnixFileMode mode = File.GetUnixFileMode(path);
-        if ((mode & UnixFileMode.UserExecute) != 0 && Interop.Interop.Access(path, Interop.Interop.X_OK) == 0)
+        if ((mode & UnixFileMode.UserExecute) != 0 && Interop.Sys.Access(path, Interop.Sys.X_OK) == 0)
         {
             return path;
         }

@@ -16,21 +16,21 @@ internal sealed class PidfdHandle : SafeHandleZeroOrMinusOneIsInvalid
     /// <exception cref="System.ComponentModel.Win32Exception">The process is gone (ESRCH) or the kernel is older than 5.3 (ENOSYS).</exception>
     internal static PidfdHandle Open(int pid)
     {
-        int fd = Interop.Interop.PidfdOpen(pid);
+        int fd = Interop.Sys.PidfdOpen(pid);
         if (fd < 0)
         {
-            throw Interop.Interop.CreateExceptionForErrno(Interop.Interop.LastErrno, "pidfd_open", $"pid {pid}");
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "pidfd_open", $"pid {pid}");
         }
 
         return new PidfdHandle(fd);
     }
 
     /// <summary>Sends <paramref name="signal"/> to the process; false when it has already exited.</summary>
-    internal bool TrySignal(Interop.Interop.Signal signal)
+    internal bool TrySignal(Interop.Sys.Signal signal)
     {
         try
         {
-            return !IsClosed && Interop.Interop.PidfdSendSignal(this, signal) == 0;
+            return !IsClosed && Interop.Sys.PidfdSendSignal(this, signal) == 0;
         }
         catch (ObjectDisposedException)
         {
@@ -39,5 +39,5 @@ internal sealed class PidfdHandle : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <inheritdoc/>
-    protected override bool ReleaseHandle() => Interop.Interop.Close((int)handle) == 0;
+    protected override bool ReleaseHandle() => Interop.Sys.Close((int)handle) == 0;
 }

@@ -23,17 +23,17 @@ internal static class PidfdWatcher
         var watch = new Watch(pidfd);
         s_watches[id] = watch;
         byte* ev = stackalloc byte[16];
-        *(uint*)ev = Interop.Interop.EPOLLIN | Interop.Interop.EPOLLONESHOT;
-        *(long*)(ev + Interop.Interop.EpollEventDataOffset) = id;
+        *(uint*)ev = Interop.Epoll.EPOLLIN | Interop.Epoll.EPOLLONESHOT;
+        *(long*)(ev + Interop.Epoll.EpollEventDataOffset) = id;
         bool added = false;
         try
         {
             pidfd.DangerousAddRef(ref added);
-            if (Interop.Interop.EpollCtl(epoll, Interop.Interop.EPOLL_CTL_ADD, pidfd.Fd, ev) != 0)
+            if (Interop.Epoll.EpollCtl(epoll, Interop.Epoll.EPOLL_CTL_ADD, pidfd.Fd, ev) != 0)
             {
-                int errno = Interop.Interop.LastErrno;
+                Interop.Errno errno = Interop.LastErrno;
                 s_watches.TryRemove(id, out _);
-                throw Interop.Interop.CreateExceptionForErrno(errno, "epoll_ctl", "pidfd");
+                throw Interop.CreateExceptionForErrno(errno, "epoll_ctl", "pidfd");
             }
         }
         catch
@@ -52,10 +52,10 @@ internal static class PidfdWatcher
 
     private static int Create()
     {
-        int epoll = Interop.Interop.EpollCreate1(Interop.Interop.EPOLL_CLOEXEC);
+        int epoll = Interop.Epoll.EpollCreate1(Interop.Epoll.EPOLL_CLOEXEC);
         if (epoll < 0)
         {
-            throw Interop.Interop.CreateExceptionForErrno(Interop.Interop.LastErrno, "epoll_create1");
+            throw Interop.CreateExceptionForErrno(Interop.LastErrno, "epoll_create1");
         }
 
         var thread = new Thread(() => Loop(epoll))
@@ -70,18 +70,18 @@ internal static class PidfdWatcher
     private static unsafe void Loop(int epoll)
     {
         const int MaxEvents = 64;
-        int size = Interop.Interop.EpollEventSize;
+        int size = Interop.Epoll.EpollEventSize;
         byte* events = stackalloc byte[MaxEvents * 16];
         while (true)
         {
-            int count = Interop.Interop.EpollWait(epoll, events, MaxEvents, -1);
+            int count = Interop.Epoll.EpollWait(epoll, events, MaxEvents, -1);
             for (int i = 0; i < count; i++)
             {
-                long id = *(long*)(events + (i * size) + Interop.Interop.EpollEventDataOffset);
+                long id = *(long*)(events + (i * size) + Interop.Epoll.EpollEventDataOffset);
                 if (s_watches.TryRemove(id, out Watch? watch))
                 {
                     // One-shot: the descriptor is disarmed; remove it so its owner may close it at any time.
-                    _ = Interop.Interop.EpollCtl(epoll, Interop.Interop.EPOLL_CTL_DEL, watch.Pidfd.Fd, null);
+                    _ = Interop.Epoll.EpollCtl(epoll, Interop.Epoll.EPOLL_CTL_DEL, watch.Pidfd.Fd, null);
                     watch.Pidfd.DangerousRelease();
                     watch.Exited.TrySetResult();
                 }

@@ -176,7 +176,7 @@ internal sealed class VmmChildProcess
     /// Kills the VMM and everything in its process group (through the helper). Safe to call more than once, and after
     /// exit, when it does nothing.
     /// </summary>
-    internal void Kill() => _pidfd.TrySignal(Interop.Interop.Signal.SIGTERM);
+    internal void Kill() => _pidfd.TrySignal(Interop.Sys.Signal.SIGTERM);
 
     private async Task<int> FinishAsync(Task consolePump, Task stderrPump)
     {

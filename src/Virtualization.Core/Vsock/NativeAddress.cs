@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Vsock;
 
@@ -41,7 +40,7 @@ internal sealed class NativeAddress
     public VsockEndPoint? Vsock { get; }
 
     /// <summary>Whether the socket itself is <c>AF_VSOCK</c>.</summary>
-    public bool IsVsockFamily => Family == AF_VSOCK;
+    public bool IsVsockFamily => Family == Interop.Sockets.AF_VSOCK;
 
     /// <summary>A real <c>AF_VSOCK</c> address.</summary>
     public static NativeAddress ForVsock(VsockEndPoint endPoint) =>

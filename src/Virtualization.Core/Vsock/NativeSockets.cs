@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Vsock;
 
@@ -30,10 +29,10 @@ internal static class NativeSockets
     /// </remarks>
     public static Socket Create(NativeAddress address)
     {
-        SafeSocketHandle handle = Interop.Interop.Socket(address.Family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        SafeSocketHandle handle = Interop.Sockets.Socket(address.Family, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         if (handle.IsInvalid)
         {
-            int errno = LastErrno;
+            Interop.Errno errno = Interop.LastErrno;
             handle.Dispose();
             throw VsockErrors.Create(errno, "socket", address);
         }
@@ -87,7 +86,7 @@ internal static class NativeSockets
             }
             catch (OperationCanceledException)
             {
-                throw VsockErrors.Create(Errno.ETIMEDOUT, "connect", address, timeout);
+                throw VsockErrors.Create(Interop.Errno.ETIMEDOUT, "connect", address, timeout);
             }
             catch (SocketException ex)
             {
@@ -108,15 +107,15 @@ internal static class NativeSockets
     {
         TimeSpan value = timeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromDays(365) : timeout;
         long ticks = value.Ticks;
-        var tv = new Timeval
+        var tv = new Interop.Sockets.Timeval
         {
             Seconds = checked((nint)(ticks / TimeSpan.TicksPerSecond)),
             Microseconds = (nint)(ticks % TimeSpan.TicksPerSecond / TimeSpan.TicksPerMicrosecond),
         };
-        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<Timeval>(in tv));
-        if (SetSockOpt(socket.SafeHandle, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, bytes, bytes.Length) != 0)
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<Interop.Sockets.Timeval>(in tv));
+        if (Interop.Sockets.SetSockOpt(socket.SafeHandle, Interop.Sockets.AF_VSOCK, Interop.Sockets.SO_VM_SOCKETS_CONNECT_TIMEOUT, bytes, bytes.Length) != 0)
         {
-            throw VsockErrors.Create(LastErrno, "setsockopt(SO_VM_SOCKETS_CONNECT_TIMEOUT)", address, timeout);
+            throw VsockErrors.Create(Interop.LastErrno, "setsockopt(SO_VM_SOCKETS_CONNECT_TIMEOUT)", address, timeout);
         }
     }
 
@@ -125,9 +124,9 @@ internal static class NativeSockets
     {
         Span<byte> buffer = stackalloc byte[MaxSockAddrSize];
         int length = buffer.Length;
-        if (Interop.Interop.GetSockName(socket.SafeHandle, buffer, ref length) != 0)
+        if (Interop.Sockets.GetSockName(socket.SafeHandle, buffer, ref length) != 0)
         {
-            throw VsockErrors.Create(LastErrno, "getsockname", address);
+            throw VsockErrors.Create(Interop.LastErrno, "getsockname", address);
         }
 
         return buffer[..Math.Min(length, buffer.Length)].ToArray();
@@ -138,9 +137,9 @@ internal static class NativeSockets
     {
         Span<byte> buffer = stackalloc byte[MaxSockAddrSize];
         int length = buffer.Length;
-        if (Interop.Interop.GetPeerName(socket.SafeHandle, buffer, ref length) != 0)
+        if (Interop.Sockets.GetPeerName(socket.SafeHandle, buffer, ref length) != 0)
         {
-            throw VsockErrors.Create(LastErrno, "getpeername", address);
+            throw VsockErrors.Create(Interop.LastErrno, "getpeername", address);
         }
 
         return buffer[..Math.Min(length, buffer.Length)].ToArray();

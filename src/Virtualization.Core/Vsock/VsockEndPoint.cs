@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 using Virtualization.Core.Vsock;
-using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core;
 
@@ -100,15 +99,15 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
     public static uint GetLocalCid()
     {
         const string device = "/dev/vsock";
-        using SafeFileHandle fd = Open(device, O_RDONLY | O_CLOEXEC);
+        using SafeFileHandle fd = Interop.Sys.Open(device, Interop.Sys.O_RDONLY | Interop.Sys.O_CLOEXEC);
         if (fd.IsInvalid)
         {
-            throw VsockErrors.ForDevice(LastErrno, "open", device);
+            throw VsockErrors.ForDevice(Interop.LastErrno, "open", device);
         }
 
-        if (Ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, out uint cid) != 0)
+        if (Interop.Sys.Ioctl(fd, Interop.Sys.IOCTL_VM_SOCKETS_GET_LOCAL_CID, out uint cid) != 0)
         {
-            throw VsockErrors.ForDevice(LastErrno, "ioctl(IOCTL_VM_SOCKETS_GET_LOCAL_CID)", device);
+            throw VsockErrors.ForDevice(Interop.LastErrno, "ioctl(IOCTL_VM_SOCKETS_GET_LOCAL_CID)", device);
         }
 
         return cid;
@@ -157,7 +156,7 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
         Span<byte> sockaddr = destination[..SockAddrSize];
         sockaddr.Clear(); // reserved1 and zero[] must be 0
         // Host byte order throughout, as the kernel uses.
-        BitConverter.TryWriteBytes(sockaddr[FamilyOffset..], (ushort)AF_VSOCK);
+        BitConverter.TryWriteBytes(sockaddr[FamilyOffset..], (ushort)Interop.Sockets.AF_VSOCK);
         BitConverter.TryWriteBytes(sockaddr[PortOffset..], Port);
         BitConverter.TryWriteBytes(sockaddr[CidOffset..], Cid);
         sockaddr[FlagsOffset] = (byte)Flags;
@@ -173,10 +172,10 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
         }
 
         ushort family = BitConverter.ToUInt16(sockaddr[FamilyOffset..]);
-        if (family != AF_VSOCK)
+        if (family != Interop.Sockets.AF_VSOCK)
         {
             throw new ArgumentException(
-                $"Not an AF_VSOCK ({AF_VSOCK}) address: its family is {family}.", nameof(sockaddr));
+                $"Not an AF_VSOCK ({Interop.Sockets.AF_VSOCK}) address: its family is {family}.", nameof(sockaddr));
         }
 
         return new VsockEndPoint(

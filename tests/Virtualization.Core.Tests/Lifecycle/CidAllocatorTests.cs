@@ -332,16 +332,16 @@ public sealed class CidAllocatorTests : IDisposable
     /// </summary>
     private void WriteCursor(string content)
     {
-        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Virtualization.Core.Interop.Interop.Open(
-            CursorPath(), Virtualization.Core.Interop.Interop.O_RDWR | Virtualization.Core.Interop.Interop.O_CLOEXEC | 0x200 /* O_TRUNC */);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Interop.Sys.Open(
+            CursorPath(), Interop.Sys.O_RDWR | Interop.Sys.O_CLOEXEC | 0x200 /* O_TRUNC */);
         file.IsInvalid.Should().BeFalse("the cursor file exists after the first allocation");
         System.IO.RandomAccess.Write(file, System.Text.Encoding.ASCII.GetBytes(content), 0);
     }
 
     private string ReadCursor()
     {
-        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Virtualization.Core.Interop.Interop.Open(
-            CursorPath(), Virtualization.Core.Interop.Interop.O_RDONLY | Virtualization.Core.Interop.Interop.O_CLOEXEC);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = Interop.Sys.Open(
+            CursorPath(), Interop.Sys.O_RDONLY | Interop.Sys.O_CLOEXEC);
         byte[] buffer = new byte[256];
         int read = System.IO.RandomAccess.Read(file, buffer, 0);
         return System.Text.Encoding.ASCII.GetString(buffer, 0, read);

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Virtualization.Core.Lifecycle;
 using Virtualization.Core.Tests.Infrastructure;
-using static Virtualization.Core.Interop.Interop;
+using static Virtualization.Core.Interop.Sys;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 

@@ -42,7 +42,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
 
         UnsafeDirectoryException e = (await create.Should().ThrowAsync<UnsafeDirectoryException>()).Which;
         e.Path.Should().Be(link);
-        e.OwnerUid.Should().Be(Virtualization.Core.Interop.Interop.GetEUid());
+        e.OwnerUid.Should().Be(Interop.Sys.GetEUid());
         e.Message.Should().Contain(link).And.Contain("symbolic link").And.Contain("choose another TemporaryDirectory");
         Directory.GetFileSystemEntries(real).Should().BeEmpty("nothing is created where the link points");
         h.Service.HeldCidCount.Should().Be(0);

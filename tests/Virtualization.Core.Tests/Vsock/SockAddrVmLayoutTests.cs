@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Virtualization.Core.Interop;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Vsock;
 
@@ -91,30 +91,30 @@ public sealed class SockAddrVmLayoutTests
             N("svm_cid").Should().Be(VsockEndPoint.CidOffset);
             N("svm_flags").Should().Be(VsockEndPoint.FlagsOffset);
             N("svm_zero").Should().Be(13);
-            N("AF_VSOCK").Should().Be(Interop.Interop.AF_VSOCK);
-            N("AF_UNIX").Should().Be(Interop.Interop.AF_UNIX);
-            N("AF_INET").Should().Be(Interop.Interop.AF_INET);
-            N("SOCK_STREAM").Should().Be(Interop.Interop.SOCK_STREAM);
-            N("SOCK_CLOEXEC").Should().Be(Interop.Interop.SOCK_CLOEXEC);
-            N("SOCK_NONBLOCK").Should().Be(Interop.Interop.SOCK_NONBLOCK);
-            N("O_CLOEXEC").Should().Be(Interop.Interop.O_CLOEXEC);
+            N("AF_VSOCK").Should().Be(Interop.Sockets.AF_VSOCK);
+            N("AF_UNIX").Should().Be(Interop.Sockets.AF_UNIX);
+            N("AF_INET").Should().Be(TestInterop.AF_INET);
+            N("SOCK_STREAM").Should().Be(Interop.Sockets.SOCK_STREAM);
+            N("SOCK_CLOEXEC").Should().Be(Interop.Sockets.SOCK_CLOEXEC);
+            N("SOCK_NONBLOCK").Should().Be(TestInterop.SOCK_NONBLOCK);
+            N("O_CLOEXEC").Should().Be(Interop.Sys.O_CLOEXEC);
             N("VMADDR_CID_ANY").Should().Be(VsockEndPoint.Any);
             N("VMADDR_PORT_ANY").Should().Be(VsockEndPoint.AnyPort);
             N("VMADDR_CID_HYPERVISOR").Should().Be(VsockEndPoint.Hypervisor);
             N("VMADDR_CID_LOCAL").Should().Be(VsockEndPoint.Local);
             N("VMADDR_CID_HOST").Should().Be(VsockEndPoint.Host);
             N("VMADDR_FLAG_TO_HOST").Should().Be((long)VsockAddressOptions.ToHost);
-            N("IOCTL_VM_SOCKETS_GET_LOCAL_CID").Should().Be(Interop.Interop.IOCTL_VM_SOCKETS_GET_LOCAL_CID);
-            N("SO_VM_SOCKETS_CONNECT_TIMEOUT").Should().Be(Interop.Interop.SO_VM_SOCKETS_CONNECT_TIMEOUT);
-            N("sizeof_timeval").Should().Be(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.Interop.Timeval>());
-            N("ECONNREFUSED").Should().Be(Interop.Interop.Errno.ECONNREFUSED);
-            N("ECONNRESET").Should().Be(Interop.Interop.Errno.ECONNRESET);
-            N("ETIMEDOUT").Should().Be(Interop.Interop.Errno.ETIMEDOUT);
-            N("ENODEV").Should().Be(Interop.Interop.Errno.ENODEV);
-            N("EAFNOSUPPORT").Should().Be(Interop.Interop.Errno.EAFNOSUPPORT);
-            N("EADDRINUSE").Should().Be(Interop.Interop.Errno.EADDRINUSE);
-            N("EADDRNOTAVAIL").Should().Be(Interop.Interop.Errno.EADDRNOTAVAIL);
-            N("EHOSTUNREACH").Should().Be(Interop.Interop.Errno.EHOSTUNREACH);
+            N("IOCTL_VM_SOCKETS_GET_LOCAL_CID").Should().Be(Interop.Sys.IOCTL_VM_SOCKETS_GET_LOCAL_CID);
+            N("SO_VM_SOCKETS_CONNECT_TIMEOUT").Should().Be(Interop.Sockets.SO_VM_SOCKETS_CONNECT_TIMEOUT);
+            N("sizeof_timeval").Should().Be(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.Sockets.Timeval>());
+            N("ECONNREFUSED").Should().Be((int)Interop.Errno.ECONNREFUSED);
+            N("ECONNRESET").Should().Be((int)Interop.Errno.ECONNRESET);
+            N("ETIMEDOUT").Should().Be((int)Interop.Errno.ETIMEDOUT);
+            N("ENODEV").Should().Be((int)Interop.Errno.ENODEV);
+            N("EAFNOSUPPORT").Should().Be((int)Interop.Errno.EAFNOSUPPORT);
+            N("EADDRINUSE").Should().Be((int)Interop.Errno.EADDRINUSE);
+            N("EADDRNOTAVAIL").Should().Be((int)Interop.Errno.EADDRNOTAVAIL);
+            N("EHOSTUNREACH").Should().Be((int)Interop.Errno.EHOSTUNREACH);
 
             // The same address serialized by C and by us, byte for byte.
             SocketAddress managed = new VsockEndPoint(0x11223344u, 0x55667788u, VsockAddressOptions.ToHost).Serialize();

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vsock;
 using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
-using Native = Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Tests.Vsock;
 
@@ -79,10 +79,10 @@ public sealed class UnixSocketPathTests : IDisposable
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
         Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
 
-        SafeSocketHandle fd = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        SafeSocketHandle fd = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         fd.IsInvalid.Should().BeFalse();
         // A unix connect to a listener with room in its queue completes at once, so a blocking call is fine here.
-        Native.Connect(fd, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Native.LastErrno);
+        TestInterop.Connect(fd, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Interop.LastErrno);
         using var client = new Socket(fd);
         using Socket accepted = await accept;
 
@@ -92,24 +92,24 @@ public sealed class UnixSocketPathTests : IDisposable
         buffer[..read].Should().Equal("ping"u8.ToArray());
 
         byte[] peer = NativeSockets.GetPeerName(accepted, address);
-        BitConverter.ToUInt16(peer).Should().Be(Native.AF_UNIX, "an unnamed unix client has just the family");
+        BitConverter.ToUInt16(peer).Should().Be(Interop.Sockets.AF_UNIX, "an unnamed unix client has just the family");
     }
 
     [Fact(Timeout = 10000)]
     public async Task The_connector_reaches_a_natively_bound_listener_and_accept4_returns_it()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("native-server.sock"));
-        using SafeSocketHandle server = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
-        Native.Bind(server, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Native.LastErrno);
-        Native.Listen(server, 4).Should().Be(0, "errno {0}", Native.LastErrno);
+        using SafeSocketHandle server = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
+        Interop.Sockets.Bind(server, address.SockAddr, address.SockAddr.Length).Should().Be(0, "errno {0}", Interop.LastErrno);
+        TestInterop.Listen(server, 4).Should().Be(0, "errno {0}", Interop.LastErrno);
 
         await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
 
         // The connection is queued, so accept4 returns without blocking.
         byte[] peer = new byte[128];
         int peerLength = peer.Length;
-        SafeSocketHandle acceptedFd = Native.Accept4(server, peer, ref peerLength, Native.SOCK_CLOEXEC);
-        acceptedFd.IsInvalid.Should().BeFalse("errno {0}", Native.LastErrno);
+        SafeSocketHandle acceptedFd = TestInterop.Accept4(server, peer, ref peerLength, Interop.Sockets.SOCK_CLOEXEC);
+        acceptedFd.IsInvalid.Should().BeFalse("errno {0}", Interop.LastErrno);
         (FdFlags(acceptedFd) & O_CLOEXEC).Should().Be(O_CLOEXEC);
         using var accepted = new Socket(acceptedFd);
 
@@ -158,7 +158,7 @@ public sealed class UnixSocketPathTests : IDisposable
         await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
 
         VsockException ex = target.ProbeTimeout;
-        ex.Errno.Should().Be(Native.Errno.ETIMEDOUT);
+        ex.Errno.Should().Be((int)Interop.Errno.ETIMEDOUT);
         ex.Message.Should().Contain($"Connecting to {target.Address.Description} timed out after 250 ms");
         // A timeout cannot fire early; how late it fires depends on the machine's load, so no upper bound.
         target.ProbeElapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(240));
@@ -198,7 +198,7 @@ public sealed class UnixSocketPathTests : IDisposable
         Func<Task> act = () => connector.ConnectAsync(7, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
 
         VsockException ex = (await act.Should().ThrowAsync<VsockException>()).Which;
-        ex.Errno.Should().Be(Native.Errno.ECONNREFUSED);
+        ex.Errno.Should().Be((int)Interop.Errno.ECONNREFUSED);
         ex.Message.Should().StartWith("Nothing listening on port 5000 in VM CID 7");
         ex.EndPoint.Should().Be(new VsockEndPoint(7, 5000));
         ex.InnerException.Should().BeOfType<SocketException>()
@@ -213,7 +213,7 @@ public sealed class UnixSocketPathTests : IDisposable
         Func<Task> act = () => connector.ConnectAsync(9, 1234, TimeSpan.FromSeconds(5), CancellationToken.None);
 
         VsockException ex = (await act.Should().ThrowAsync<VsockException>()).Which;
-        ex.Errno.Should().Be(Native.Errno.ENOENT);
+        ex.Errno.Should().Be((int)Interop.Errno.ENOENT);
         ex.Message.Should().StartWith("Nothing listening on port 1234 in VM CID 9").And.Contain("does not exist");
     }
 
@@ -289,13 +289,13 @@ public sealed class UnixSocketPathTests : IDisposable
     [Fact]
     public void Close_releases_a_raw_descriptor_and_reports_EBADF_for_a_bad_one()
     {
-        SafeSocketHandle handle = Native.Socket(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        SafeSocketHandle handle = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         int fd = (int)handle.DangerousGetHandle();
         handle.SetHandleAsInvalid(); // ownership passes to the raw descriptor
 
-        Native.Close(fd).Should().Be(0);
+        Interop.Sys.Close(fd).Should().Be(0);
         // Not fd again: another test may already have been given that number.
-        Native.Close(-1).Should().Be(-1);
-        Native.LastErrno.Should().Be(Native.Errno.EBADF);
+        Interop.Sys.Close(-1).Should().Be(-1);
+        Interop.LastErrno.Should().Be(Interop.Errno.EBADF);
     }
 }

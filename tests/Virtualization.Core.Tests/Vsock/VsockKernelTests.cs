@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vsock;
 using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
-using Native = Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Tests.Vsock;
 
@@ -31,15 +30,15 @@ public sealed class VsockKernelTests
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
 
-        using SafeSocketHandle fd = Native.Socket(Native.AF_VSOCK, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
+        using SafeSocketHandle fd = Interop.Sockets.Socket(Interop.Sockets.AF_VSOCK, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         fd.IsInvalid.Should().BeFalse();
         SocketAddress any = new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort).Serialize();
-        Native.Bind(fd, any.Buffer.Span[..any.Size], any.Size).Should().Be(0, "errno {0}", Native.LastErrno);
-        Native.Listen(fd, 4).Should().Be(0, "errno {0}", Native.LastErrno);
+        Interop.Sockets.Bind(fd, any.Buffer.Span[..any.Size], any.Size).Should().Be(0, "errno {0}", Interop.LastErrno);
+        TestInterop.Listen(fd, 4).Should().Be(0, "errno {0}", Interop.LastErrno);
 
         Span<byte> buffer = stackalloc byte[128];
         int length = buffer.Length;
-        Native.GetSockName(fd, buffer, ref length).Should().Be(0, "errno {0}", Native.LastErrno);
+        Interop.Sockets.GetSockName(fd, buffer, ref length).Should().Be(0, "errno {0}", Interop.LastErrno);
 
         length.Should().Be(16);
         VsockEndPoint bound = VsockEndPoint.Read(buffer[..length]);
@@ -57,7 +56,7 @@ public sealed class VsockKernelTests
         var act = () => VsockListener.Start(port);
 
         VsockException ex = act.Should().Throw<VsockException>().Which;
-        ex.Errno.Should().Be(Native.Errno.EADDRINUSE);
+        ex.Errno.Should().Be((int)Interop.Errno.EADDRINUSE);
         ex.Message.Should().Contain($"port {port} in any CID").And.Contain("already in use").And.Contain("AnyPort");
         ex.EndPoint.Should().Be(new VsockEndPoint(VsockEndPoint.Any, port));
     }
@@ -117,7 +116,7 @@ public sealed class VsockKernelTests
         NativeSockets.SetVsockConnectTimeout(socket, TimeSpan.FromMilliseconds(1500), address);
 
         byte[] value = new byte[16];
-        socket.GetRawSocketOption(Native.AF_VSOCK, Native.SO_VM_SOCKETS_CONNECT_TIMEOUT, value).Should().Be(16);
+        socket.GetRawSocketOption(Interop.Sockets.AF_VSOCK, Interop.Sockets.SO_VM_SOCKETS_CONNECT_TIMEOUT, value).Should().Be(16);
         BitConverter.ToInt64(value, 0).Should().Be(1, "seconds");
         BitConverter.ToInt64(value, 8).Should().Be(500_000, "microseconds");
     }
