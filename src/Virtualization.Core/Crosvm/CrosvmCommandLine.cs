@@ -68,6 +68,9 @@ internal static class CrosvmCommandLine
             args.Add($"path={CrosvmKeyValue.Quote(disk.Path)},ro={CrosvmKeyValue.Bool(!disk.Writable)}");
         }
 
+        // Payload channel (docs/payload-protocol.md): virtio-console ports wired to the host's sockets.
+        args.AddRange(Payload.PayloadVmmArguments.Crosvm(config.PayloadChannel, request.TemporaryDirectory));
+
         if (config.Kernel is { } kernel)
         {
             args.Add(kernel);
