@@ -49,6 +49,8 @@ internal sealed class VmInstance : IVirtualMachine
     private VirtualMachineState _reached = VirtualMachineState.NotStarted;
     private Timer? _watchdog;
     private long _startTimestamp;
+    private TimeSpan? _payloadStartedAfter;
+    private TimeSpan? _payloadReadyAfter;
 
     // Read without the lock (State never blocks); written only under it.
     private volatile StateBox _state = StateBox.NotStarted;
@@ -104,10 +106,28 @@ internal sealed class VmInstance : IVirtualMachine
     internal DateTimeOffset CreatedAt { get; }
 
     /// <summary>Time from the start of <see cref="StartAsync"/> to the payload's <c>started</c> report, if it came (metrics hook).</summary>
-    internal TimeSpan? PayloadStartedAfter { get; private set; }
+    internal TimeSpan? PayloadStartedAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _payloadStartedAfter;
+            }
+        }
+    }
 
     /// <summary>Time from the start of <see cref="StartAsync"/> to the payload's <c>ready</c> report, if it came (metrics hook).</summary>
-    internal TimeSpan? PayloadReadyAfter { get; private set; }
+    internal TimeSpan? PayloadReadyAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _payloadReadyAfter;
+            }
+        }
+    }
 
     /// <summary>A snapshot for <see cref="IVirtualizationService.DebugListVms"/>.</summary>
     internal VirtualMachineDebugInfo DebugInfo
@@ -458,7 +478,7 @@ internal sealed class VmInstance : IVirtualMachine
             switch (report.Kind)
             {
                 case PayloadReportKind.Started:
-                    PayloadStartedAfter = elapsed;
+                    _payloadStartedAfter = elapsed;
                     var handoff = new StdioHandoff(stdio, _payload);
                     foreach (CallbackRegistration registration in _callbacks)
                     {
@@ -467,7 +487,7 @@ internal sealed class VmInstance : IVirtualMachine
 
                     break;
                 case PayloadReportKind.Ready:
-                    PayloadReadyAfter = elapsed;
+                    _payloadReadyAfter = elapsed;
                     EnqueueForAllLocked(nameof(IVirtualMachineCallback.OnPayloadReady), cb => cb.OnPayloadReady(Cid));
                     break;
                 case PayloadReportKind.Finished:

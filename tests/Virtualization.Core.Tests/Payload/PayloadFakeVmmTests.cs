@@ -15,7 +15,12 @@ public sealed class PayloadFakeVmmTests
 {
     private static readonly PayloadChannelOptions NoWatchdog = new() { StartTimeout = Timeout.InfiniteTimeSpan };
 
-    private static FakeScenario Guest(byte[] frames, int? runMs = 300, int exit = 0) => new()
+    /// <summary>
+    /// A fake guest that writes <paramref name="frames"/> as soon as it runs. By default it runs until stopped: a fake that
+    /// exits on its own right after starting may be gone before the host saw it up (the fake removes its control socket
+    /// on exit), which makes the start fail on a loaded machine.
+    /// </summary>
+    private static FakeScenario Guest(byte[] frames, int? runMs = null, int exit = 0) => new()
     {
         VirtioConsoleWrites = [(1, frames)],
         RunMs = runMs,
@@ -41,8 +46,10 @@ public sealed class PayloadFakeVmmTests
         (IVirtualMachine vm, PayloadRecorder recorder) = await StartAsync(
             h, Guest(Concat(ControlHello, PayloadWire.Started(), PayloadWire.Ready(), PayloadWire.Finished(3))), NoWatchdog);
 
-        (await vm.WaitForStateAsync(VirtualMachineState.Ready)).Should().BeOneOf(VirtualMachineState.Ready, VirtualMachineState.Finished, VirtualMachineState.Dead);
-        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown);
+        (await vm.WaitForStateAsync(VirtualMachineState.Ready)).Should().BeOneOf(VirtualMachineState.Ready, VirtualMachineState.Finished);
+        (await vm.WaitForStateAsync(VirtualMachineState.Finished)).Should().Be(VirtualMachineState.Finished);
+        await vm.StopAsync();
+        vm.DeathReason.Should().Be(DeathReason.Shutdown);
 
         recorder.Events.Should().Equal("payload-started", "payload-ready", "payload-finished:3", "died:Shutdown");
         recorder.StatesSeen.Should().BeInAscendingOrder("the state never moves backward");
@@ -55,12 +62,24 @@ public sealed class PayloadFakeVmmTests
     public async Task FinishedWrittenRightBeforeTheVmmExits_IsStillDeliveredBeforeOnDied()
     {
         await using var h = new TestHarness();
-        (IVirtualMachine vm, PayloadRecorder recorder) = await StartAsync(
-            h, Guest(Concat(ControlHello, PayloadWire.Started(), PayloadWire.Finished(9)), runMs: 0), NoWatchdog);
+        IVirtualMachine vm = await h.Service.CreateVmAsync(
+            h.Config(Guest(Concat(ControlHello, PayloadWire.Started(), PayloadWire.Finished(9)), runMs: 0)) with { PayloadChannel = NoWatchdog });
+        var recorder = new PayloadRecorder(vm);
+        vm.RegisterCallback(recorder);
+        try
+        {
+            await vm.StartAsync();
+            h.TrackPid(vm);
+        }
+        catch (VirtualMachineStartException)
+        {
+            // The fake exits at once: it may be gone before the host saw it up. The reports must arrive either way.
+        }
 
-        await vm.WaitForDeathAsync();
+        DeathReason reason = await vm.WaitForDeathAsync();
 
-        recorder.Events.Should().Equal("payload-started", "payload-finished:9", "died:Shutdown");
+        reason.Should().BeOneOf(DeathReason.Shutdown, DeathReason.StartFailed);
+        recorder.Events.Should().Equal("payload-started", "payload-finished:9", $"died:{reason}");
     }
 
     [Fact(Timeout = 30_000)]
@@ -68,7 +87,7 @@ public sealed class PayloadFakeVmmTests
     {
         await using var h = new TestHarness();
         (IVirtualMachine vm, PayloadRecorder recorder) = await StartAsync(
-            h, Guest(Concat(ControlHello, PayloadWire.Error(PayloadErrorCodes.PayloadNotFound, "cannot execute /x"), PayloadWire.Ready(), PayloadWire.Finished(0)), runMs: null), NoWatchdog);
+            h, Guest(Concat(ControlHello, PayloadWire.Error(PayloadErrorCodes.PayloadNotFound, "cannot execute /x"), PayloadWire.Ready(), PayloadWire.Finished(0))), NoWatchdog);
 
         (await vm.WaitForStateAsync(VirtualMachineState.Started)).Should().Be(VirtualMachineState.Finished, "a skipped state counts as passed");
         await recorder.WaitForAsync("error:");
@@ -84,7 +103,7 @@ public sealed class PayloadFakeVmmTests
     {
         await using var h = new TestHarness();
         (IVirtualMachine vm, PayloadRecorder recorder) = await StartAsync(
-            h, Guest(ControlHello, runMs: null), new PayloadChannelOptions { StartTimeout = TimeSpan.FromMilliseconds(300) });
+            h, Guest(ControlHello), new PayloadChannelOptions { StartTimeout = TimeSpan.FromMilliseconds(300) });
 
         Func<Task> ready = () => vm.WaitForStateAsync(VirtualMachineState.Ready);
 
@@ -99,9 +118,9 @@ public sealed class PayloadFakeVmmTests
     public async Task Watchdog_ServiceDefault_PerVmInfiniteOverride_AndStartedInTime()
     {
         await using var h = new TestHarness(o => o with { PayloadStartTimeout = TimeSpan.FromSeconds(1) });
-        (IVirtualMachine exempt, _) = await StartAsync(h, Guest(ControlHello, runMs: null), NoWatchdog);
-        (IVirtualMachine started, _) = await StartAsync(h, Guest(Concat(ControlHello, PayloadWire.Started()), runMs: null), new PayloadChannelOptions());
-        (IVirtualMachine hung, _) = await StartAsync(h, Guest(ControlHello, runMs: null), new PayloadChannelOptions());
+        (IVirtualMachine exempt, _) = await StartAsync(h, Guest(ControlHello), NoWatchdog);
+        (IVirtualMachine started, _) = await StartAsync(h, Guest(Concat(ControlHello, PayloadWire.Started())), new PayloadChannelOptions());
+        (IVirtualMachine hung, _) = await StartAsync(h, Guest(ControlHello), new PayloadChannelOptions());
 
         (await hung.WaitForDeathAsync()).Should().Be(DeathReason.Hangup, "the service's 1 s applies");
 
@@ -120,7 +139,7 @@ public sealed class PayloadFakeVmmTests
         await using var h = new TestHarness(o => o with { PayloadStartTimeout = TimeSpan.FromMilliseconds(100) });
         string record = Path.Combine(h.Root, "argv.json");
         (IVirtualMachine plain, PayloadRecorder recorder) = await StartAsync(h, new FakeScenario { Record = record }, payload: null);
-        (IVirtualMachine hung, _) = await StartAsync(h, Guest(ControlHello, runMs: null), new PayloadChannelOptions());
+        (IVirtualMachine hung, _) = await StartAsync(h, Guest(ControlHello), new PayloadChannelOptions());
 
         await hung.WaitForDeathAsync();
 
@@ -139,7 +158,7 @@ public sealed class PayloadFakeVmmTests
         string record = Path.Combine(h.Root, "argv.json");
         (IVirtualMachine vm, PayloadRecorder recorder) = await StartAsync(
             h,
-            Guest(Concat(ControlHello, PayloadWire.Started()), runMs: null) with { Record = record, VirtioConsoleEchoes = [2] },
+            Guest(Concat(ControlHello, PayloadWire.Started())) with { Record = record, VirtioConsoleEchoes = [2] },
             NoWatchdog with { Stdio = true });
         await recorder.WaitForAsync("payload-started");
 
@@ -156,7 +175,7 @@ public sealed class PayloadFakeVmmTests
     {
         await using var h = new TestHarness();
         IVirtualMachine vm = await h.Service.CreateVmAsync(
-            h.Config(Guest(Concat(ControlHello, PayloadWire.Started()), runMs: null) with { VirtioConsoleEchoes = [2] })
+            h.Config(Guest(Concat(ControlHello, PayloadWire.Started())) with { VirtioConsoleEchoes = [2] })
                 with { PayloadChannel = NoWatchdog with { Stdio = true } });
         var unregistered = new PayloadRecorder(vm);
         var first = new PayloadRecorder(vm);
@@ -188,9 +207,9 @@ public sealed class PayloadFakeVmmTests
     {
         await using var h = new TestHarness();
         byte[] garbage = Concat(ControlHello, PayloadWire.Started(), [0xFF, 0x00, 0xFF, 0xFF], PayloadWire.Ready());
-        (IVirtualMachine bad, PayloadRecorder badEvents) = await StartAsync(h, Guest(garbage, runMs: null), NoWatchdog);
+        (IVirtualMachine bad, PayloadRecorder badEvents) = await StartAsync(h, Guest(garbage), NoWatchdog);
         (IVirtualMachine good, PayloadRecorder goodEvents) = await StartAsync(
-            h, Guest(Concat(ControlHello, PayloadWire.Started(), PayloadWire.Ready(), PayloadWire.Finished(4)), runMs: null), NoWatchdog);
+            h, Guest(Concat(ControlHello, PayloadWire.Started(), PayloadWire.Ready(), PayloadWire.Finished(4))), NoWatchdog);
 
         await badEvents.WaitForAsync("payload-started");
         await goodEvents.WaitForAsync("payload-finished");

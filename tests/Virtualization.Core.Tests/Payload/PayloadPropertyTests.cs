@@ -83,10 +83,12 @@ public sealed class PayloadPropertyTests
                     await new PayloadChannel(new MemoryStream(bytes), model, log, 0, "model").RunAsync(expectHello: true, CancellationToken.None);
                 }
 
+                // Both run until stopped; stopping them makes the VMM close the ports, and the host reads everything before
+                // OnDied, so the comparison does not depend on timing.
                 IVirtualMachine target = await h.Service.CreateVmAsync(
-                    h.Config(new FakeScenario { VirtioConsoleWrites = [(1, bytes)], RunMs = 200, Exit = 0, ConsoleLines = 0 }) with { PayloadChannel = payload });
+                    h.Config(new FakeScenario { VirtioConsoleWrites = [(1, bytes)], ConsoleLines = 0 }) with { PayloadChannel = payload });
                 IVirtualMachine bystander = await h.Service.CreateVmAsync(
-                    h.Config(new FakeScenario { VirtioConsoleWrites = [(1, goodSequence)], RunMs = 200, Exit = 0, ConsoleLines = 0 }) with { PayloadChannel = payload });
+                    h.Config(new FakeScenario { VirtioConsoleWrites = [(1, goodSequence)], ConsoleLines = 0 }) with { PayloadChannel = payload });
                 var targetEvents = new PayloadRecorder(target);
                 var bystanderEvents = new PayloadRecorder(bystander);
                 target.RegisterCallback(targetEvents);
@@ -94,7 +96,7 @@ public sealed class PayloadPropertyTests
                 await Task.WhenAll(target.StartAsync(), bystander.StartAsync());
                 h.TrackPid(target);
                 h.TrackPid(bystander);
-                await Task.WhenAll(target.WaitForDeathAsync(), bystander.WaitForDeathAsync());
+                await Task.WhenAll(target.StopAsync(), bystander.StopAsync());
                 await target.DisposeAsync();
                 await bystander.DisposeAsync();
 
