@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
 # Developer entry point.
 #   ./build.sh demo                   install QEMU, build the guest image, boot the sample guest with `vm run`
-#   ./build.sh test [--results DIR]   build everything and run the whole test suite (what CI runs)
+#   ./build.sh test [--results DIR]   install the test tools (as root), build everything, run the whole suite (what CI runs)
 #   ./build.sh pack                   build the NuGet package into nuget/
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
 set -euo pipefail
 cd "$(dirname "$0")"
 cmd=${1:-test}; shift || true
+
+# What the test suite uses on this machine: a C compiler and kernel headers (vcore-exec, the stub VMM, a layout test),
+# the arm64 cross compiler (vcore-exec for linux-arm64), gdisk/fdisk (GPT checks), QEMU and the guest image (end-to-end).
+# Installed when missing and this is a root shell on Debian/Ubuntu; otherwise the tests that need them skip and say why.
+test_packages="gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu gdisk fdisk util-linux"
+install_test_tools() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "build.sh: not root on Debian/Ubuntu: not installing test tools; tests that need a missing one will skip" >&2
+    return 0
+  fi
+  local missing=""
+  for p in $test_packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+  fi
+  guest/build-image.sh >/dev/null
+}
+
 case "$cmd" in
   test)
     results=TestResults
     if [ "${1:-}" = "--results" ]; then results=$2; fi
+    install_test_tools
     dotnet build Virtualization.Core.sln -c Release
     dotnet test tests/Virtualization.Core.Tests -c Release --no-build \
       --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" --results-directory "$results" \

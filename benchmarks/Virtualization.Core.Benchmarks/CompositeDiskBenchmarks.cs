@@ -35,7 +35,7 @@ public class CompositeDiskBenchmarks
     private byte[][] _floorContents = null!;
     private int _iteration;
 
-    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    /// <summary>Where the scratch folder (VM folders, CID cursor, images, output) lives.</summary>
     [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
     public string Fs { get; set; } = BenchTemp.Tmpfs;
 

@@ -4,7 +4,7 @@ using BenchmarkDotNet.Engines;
 namespace Virtualization.Core.Benchmarks;
 
 /// <summary>
-/// <c>CreateVmAsync</c> of a VM without disks (validation, CID lock, VM folder), against the floor of the file-system
+/// <c>CreateVmAsync</c> of a VM without disks (validation, CID, VM folder), against the floor of the file-system
 /// work it has to do.
 /// </summary>
 /// <remarks>
@@ -29,7 +29,7 @@ public class CreateVmBenchmarks
     private string _floorRoot = null!;
     private int _iteration;
 
-    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    /// <summary>Where the scratch folder (VM folders, CID cursor, images, output) lives.</summary>
     [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
     public string Fs { get; set; } = BenchTemp.Tmpfs;
 
@@ -42,7 +42,7 @@ public class CreateVmBenchmarks
         {
             CrosvmPath = "/bin/true",
             TemporaryDirectory = _temp.Folder("vms"),
-            CidLockDirectory = _temp.Folder("cids"),
+            CidNamespace = "bench-" + Guid.NewGuid().ToString("N"),
             FirstGuestCid = 10,
             LastGuestCid = 10 + (4 * N),
         });

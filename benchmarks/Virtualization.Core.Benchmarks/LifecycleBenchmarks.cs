@@ -33,7 +33,7 @@ public class LifecycleBenchmarks
     private VirtualizationService _service = null!;
     private VirtualMachineRawConfig _config = null!;
 
-    /// <summary>Where the scratch folder (VM folders, CID locks, images, output) lives.</summary>
+    /// <summary>Where the scratch folder (VM folders, CID cursor, images, output) lives.</summary>
     [Params(BenchTemp.Tmpfs, BenchTemp.Disk)]
     public string Fs { get; set; } = BenchTemp.Tmpfs;
 
@@ -49,7 +49,7 @@ public class LifecycleBenchmarks
         {
             CrosvmPath = _stub,
             TemporaryDirectory = _temp.Folder("vms"),
-            CidLockDirectory = _temp.Folder("cids"),
+            CidNamespace = "bench-" + Guid.NewGuid().ToString("N"),
             FirstGuestCid = 10,
             LastGuestCid = 100,
             StartTimeout = TimeSpan.FromSeconds(10),

@@ -2,8 +2,9 @@ namespace Virtualization.Core;
 
 /// <summary>
 /// Every vsock CID between <see cref="VirtualizationServiceOptions.FirstGuestCid"/> and
-/// <see cref="VirtualizationServiceOptions.LastGuestCid"/> is held by a live VM (of this or another process).
-/// Dispose VMs you no longer need, or widen the range.
+/// <see cref="VirtualizationServiceOptions.LastGuestCid"/> is held: by live VMs of this or another process (of any user)
+/// in the same <see cref="VirtualizationServiceOptions.CidNamespace"/>, or by anyone who bound the CIDs' socket names
+/// (see docs/reliability.md). Dispose VMs you no longer need, or widen the range.
 /// </summary>
 public sealed class CidExhaustedException : InvalidOperationException
 {
@@ -11,7 +12,8 @@ public sealed class CidExhaustedException : InvalidOperationException
     /// <param name="first">The first CID of the range.</param>
     /// <param name="last">The last CID of the range.</param>
     public CidExhaustedException(int first, int last)
-        : base($"No free vsock CID: all {(long)last - first + 1} CIDs in {first}..{last} are held by live VMs on this host. "
+        : base($"No free vsock CID: all {(long)last - first + 1} CIDs in {first}..{last} are held by live VMs on this host "
+            + "(or by other holders of their socket names). "
             + "Dispose VMs you no longer need, or widen VirtualizationServiceOptions.FirstGuestCid/LastGuestCid.")
     {
         FirstCid = first;

@@ -26,13 +26,16 @@ namespace Virtualization.Core;
 public sealed class VirtualizationService : IVirtualizationService
 {
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<int, VmInstance> _vms = [];
+    // By identity, with the order of creation: a dead VM that was not disposed stays until it is, while its CID may
+    // already belong to a newer VM.
+    private readonly Dictionary<VmInstance, long> _vms = new(ReferenceEqualityComparer.Instance);
     private readonly VirtualizationServiceOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly IVmmRunner _runner;
     private readonly CidAllocator _cids;
     private readonly IVsockConnector _vsock;
+    private long _created;
     private bool _disposed;
 
     /// <summary>Creates a service.</summary>
@@ -58,9 +61,14 @@ public sealed class VirtualizationService : IVirtualizationService
         ValidateOptions(_options);
         _runner = CreateRunner(_options);
         _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
-        _cids = new CidAllocator(_options.CidLockDirectory, _options.FirstGuestCid, _options.LastGuestCid);
+        _cids = new CidAllocator(
+            _options.CidNamespace,
+            _options.FirstGuestCid,
+            _options.LastGuestCid,
+            Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), CidAllocator.CursorFileName),
+            _logger);
     }
 
     /// <summary>The settings this service runs with.</summary>
@@ -90,11 +98,13 @@ public sealed class VirtualizationService : IVirtualizationService
         _runner.Validate(validated);
         Payload.PayloadOptionsValidator.Validate(validated.PayloadChannel);
 
+        // The root holds the CID cursor and the VM folders: it is checked before either is used.
+        string root = OpenTemporaryRoot();
         CidLease lease = _cids.Allocate();
         string? folder = null;
         try
         {
-            folder = CreateVmFolder(lease.Cid);
+            folder = CreateVmFolder(root, lease.Cid);
             VmmDisk[] disks = await _runner.PrepareDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
@@ -102,7 +112,7 @@ public sealed class VirtualizationService : IVirtualizationService
             lock (_gate)
             {
                 ThrowIfDisposed();
-                _vms.Add(vm.Cid, vm);
+                _vms.Add(vm, _created++);
             }
 
             Log.VmCreated(_logger, vm.Cid, folder);
@@ -123,13 +133,13 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <inheritdoc/>
     public IReadOnlyList<VirtualMachineDebugInfo> DebugListVms()
     {
-        VmInstance[] vms;
+        KeyValuePair<VmInstance, long>[] vms;
         lock (_gate)
         {
-            vms = [.. _vms.Values];
+            vms = [.. _vms];
         }
 
-        return [.. vms.Select(vm => vm.DebugInfo)];
+        return [.. vms.OrderBy(vm => vm.Key.Cid).ThenBy(vm => vm.Value).Select(vm => vm.Key.DebugInfo)];
     }
 
     /// <summary>Stops every VM (gracefully, then killing after the grace period) and waits until none is left.</summary>
@@ -139,7 +149,7 @@ public sealed class VirtualizationService : IVirtualizationService
         lock (_gate)
         {
             _disposed = true;
-            vms = [.. _vms.Values];
+            vms = [.. _vms.Keys];
         }
 
         await Task.WhenAll(vms.Select(vm => vm.StopAsync())).ConfigureAwait(false);
@@ -149,12 +159,12 @@ public sealed class VirtualizationService : IVirtualizationService
     /// <summary>How many CIDs this service holds now (tests check that none leak).</summary>
     internal int HeldCidCount => _cids.HeldCount;
 
-    /// <summary>Called by a VM when it is disposed.</summary>
+    /// <summary>Called by a VM when it is disposed: removes that VM (not another one that has its CID now). Idempotent.</summary>
     internal void Forget(VmInstance vm)
     {
         lock (_gate)
         {
-            _vms.Remove(vm.Cid);
+            _vms.Remove(vm);
         }
     }
 
@@ -193,23 +203,35 @@ public sealed class VirtualizationService : IVirtualizationService
         }
     }
 
-    private string CreateVmFolder(int cid)
+    /// <summary>
+    /// The temporary root, created (0700) if missing; refused if it is a link or another user's; tightened to 0700 if
+    /// others could enter it.
+    /// </summary>
+    /// <exception cref="UnsafeDirectoryException">The root is a symbolic link, not a directory, or not ours.</exception>
+    private string OpenTemporaryRoot()
     {
-        string root = Path.GetFullPath(_options.TemporaryDirectory);
-        if (!Directory.Exists(root))
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.TemporaryDirectory));
+        if (PrivateDirectory.Ensure(root) is { } loosened)
         {
-            Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Log.TemporaryDirectoryTightened(_logger, root, "0" + Convert.ToString(loosened, 8));
         }
 
+        return root;
+    }
+
+    /// <summary>Creates <c>vm-&lt;cid&gt;</c> (0700) in the checked root.</summary>
+    private string CreateVmFolder(string root, int cid)
+    {
         string folder = Path.Combine(root, "vm-" + cid.ToString(CultureInfo.InvariantCulture));
 
-        // We hold the CID's lock, so a folder of that name was left by a VM whose process died: reclaim it.
-        if (Directory.Exists(folder))
+        // We hold the CID, so anything of that name was left by a VM whose process died: reclaim it, without following a
+        // link that might be there.
+        if (PrivateDirectory.RemoveLeftover(folder))
         {
-            Directory.Delete(folder, recursive: true);
+            Log.LeftoverVmFolderRemoved(_logger, cid, folder);
         }
 
-        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateDirectory.CreateNew(folder);
         return folder;
     }
 

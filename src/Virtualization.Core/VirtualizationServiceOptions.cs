@@ -18,17 +18,32 @@ public sealed record VirtualizationServiceOptions
     public string CrosvmPath { get; init; } = "crosvm";
 
     /// <summary>
-    /// Root of the per-VM temporary folders (<c>&lt;root&gt;/vm-&lt;cid&gt;</c>). Default:
-    /// <c>$XDG_RUNTIME_DIR/virtualization-core</c>, else <c>&lt;temp&gt;/virtualization-core-&lt;uid&gt;</c>. Created with mode 0700.
+    /// Root of the per-VM temporary folders (<c>&lt;root&gt;/vm-&lt;cid&gt;</c>) and of the CID cursor file. Default:
+    /// <c>$XDG_RUNTIME_DIR/virtualization-core</c>, else <c>&lt;temp&gt;/virtualization-core-&lt;uid&gt;</c>.
     /// Keep it short: the VMM's control socket lives there and Unix socket paths are limited to 107 bytes.
     /// </summary>
+    /// <remarks>
+    /// Checked at every <see cref="IVirtualizationService.CreateVmAsync"/>: created with mode 0700 if missing; it must be
+    /// a directory (not a symbolic link) owned by the process's effective user, else <see cref="UnsafeDirectoryException"/>;
+    /// if it is ours but open to others, it is tightened to 0700, unless it is sticky (a shared folder like <c>/tmp</c>),
+    /// which is refused. Services of the same user sharing this folder share the round-robin CID cursor; other users'
+    /// services have their own (CIDs stay unique host-wide either way).
+    /// </remarks>
     public string TemporaryDirectory { get; init; } = DefaultTemporaryDirectory();
 
     /// <summary>
-    /// Folder of the per-CID lock files that keep CIDs unique across every process on the host that uses this library.
-    /// Default <c>&lt;temp&gt;/virtualization-core-cids</c> (shared by all users, sticky and world-writable).
+    /// Which CID space the service's VMs share. Default <c>default</c>. VMs of services with different namespaces may get
+    /// the same CID; change it only to isolate tests. 1-64 characters of <c>A-Z a-z 0-9 . _ -</c>.
     /// </summary>
-    public string CidLockDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "virtualization-core-cids");
+    /// <remarks>
+    /// A CID is held by binding a unix socket to the abstract name <c>virtualization-core/&lt;namespace&gt;/cid/&lt;cid&gt;</c>,
+    /// so CIDs are unique among every process of every user that uses the same namespace in the same network namespace.
+    /// Abstract names are per network namespace while vsock CIDs are host-wide: services in different network namespaces
+    /// (containers) do not see each other's CIDs. Any local user can bind such a name; the service skips CIDs held that
+    /// way (see docs/reliability.md). VM folders are named by CID alone: services with different namespaces must not share
+    /// a <see cref="TemporaryDirectory"/>.
+    /// </remarks>
+    public string CidNamespace { get; init; } = "default";
 
     /// <summary>The first guest CID handed out. Default 10 (lower CIDs are reserved for the host).</summary>
     public int FirstGuestCid { get; init; } = 10;

@@ -7,6 +7,11 @@ namespace Virtualization.Core.Crosvm;
 /// crosvm's <c>serde_keyvalue</c> rules: unquoted values may not contain <c>, " ' [ ]</c>; anything else is double-quoted
 /// with <c>\"</c> and <c>\\</c> as the only escapes.
 /// </summary>
+/// <remarks>
+/// Checked against crosvm's <c>serde_keyvalue</c> (today): an unquoted string runs while the character is none of
+/// <c>, " ' [ ]</c>, so <c>=</c>, spaces, newlines and non-ASCII stay unquoted safely; a value that starts with a quote
+/// is read as a quoted string, which is why quotes force quoting.
+/// </remarks>
 internal static class CrosvmKeyValue
 {
     private static readonly System.Buffers.SearchValues<char> s_needsQuoting = System.Buffers.SearchValues.Create(",\"'[]");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
+using Virtualization.Core.Lifecycle;
 
 namespace Virtualization.Core.Disks;
 
@@ -91,7 +92,10 @@ internal static class CompositeDiskBuilder
         }
     }
 
-    /// <summary>Opens the image once (read-only, or read-write for a writable partition) to check it and read its size.</summary>
+    /// <summary>
+    /// Looks at the image without blocking (see <see cref="InputFile"/>): it must be a regular file or a block device,
+    /// and open read-only (read-write for a writable partition). Returns its absolute path and size.
+    /// </summary>
     private static (string Path, long Size) ProbeImage(Partition p, int index)
     {
         string field = $"partitions[{index}].Image";
@@ -100,29 +104,30 @@ internal static class CompositeDiskBuilder
             throw new ArgumentException($"Partition '{p.Label}': the image path is empty.", field);
         }
 
-        string path;
-        long size;
-        try
+        if (p.Image.Contains('\0', StringComparison.Ordinal))
         {
-            path = Path.GetFullPath(p.Image);
-            FileAccess access = p.Writable ? FileAccess.ReadWrite : FileAccess.Read;
-            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, access, FileShare.ReadWrite | FileShare.Delete);
-            size = RandomAccess.GetLength(handle);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ArgumentException($"Partition '{p.Label}': the image '{p.Image}' does not exist.", field, ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            string what = p.Writable ? "cannot be opened for reading and writing" : "cannot be read";
-            throw new ArgumentException($"Partition '{p.Label}': the image '{p.Image}' {what} (or is a directory): {ex.Message}", field, ex);
-        }
-        catch (Exception ex) when (ex is IOException or NotSupportedException or ArgumentException)
-        {
-            throw new ArgumentException($"Partition '{p.Label}': the image '{p.Image}' cannot be opened: {ex.Message}", field, ex);
+            throw new ArgumentException($"Partition '{p.Label}': the image path contains a NUL character, which no Linux path can hold.", field);
         }
 
+        string path = Path.GetFullPath(p.Image);
+        InputFileInfo info;
+        try
+        {
+            info = InputFile.Probe(path, p.Writable);
+        }
+        catch (Exception ex) when (InputFile.IsProbeFailure(ex))
+        {
+            throw new ArgumentException($"Partition '{p.Label}': the image '{p.Image}' {InputFile.Explain(ex, p.Writable)}.", field, ex);
+        }
+
+        if (info.Kind is not (InputFileKind.RegularFile or InputFileKind.BlockDevice))
+        {
+            throw new ArgumentException(
+                $"Partition '{p.Label}': the image '{p.Image}' is {InputFile.Describe(info.Kind)}; a partition image must be a regular file or a block device.",
+                field);
+        }
+
+        long size = info.Size;
         if (size == 0)
         {
             throw new ArgumentException($"Partition '{p.Label}': the image '{p.Image}' is empty (0 bytes).", field);

@@ -1,33 +1,57 @@
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static Virtualization.Core.Interop.Interop;
 
 namespace Virtualization.Core.Lifecycle;
 
 /// <summary>
-/// Hands out vsock CIDs that are unique among live VMs of every process on the host that uses this library: a CID is
-/// held by an exclusive, non-blocking <c>flock</c> on <c>&lt;lock dir&gt;/&lt;cid&gt;.lock</c>, which the kernel drops when
-/// the holder closes it or dies. CIDs are taken round-robin from a cursor shared through a hint file, so a released
-/// CID is not handed out again until the rest of the range has been used (wrapping around, skipping held CIDs).
-/// Lock files are never deleted: deleting a lock file races with another process locking it.
+/// Hands out vsock CIDs that are unique among the live VMs of every process on the host (in this network namespace)
+/// that uses this library with the same CID namespace. Holding CID n means having a <c>SOCK_STREAM</c> unix socket bound
+/// to the abstract name <c>virtualization-core/&lt;namespace&gt;/cid/&lt;n&gt;</c>: a second bind fails with
+/// <c>EADDRINUSE</c>, and the kernel frees the name when the holder closes the socket or dies. Nothing is on the
+/// filesystem, so there is nothing for another user to plant links in or lock.
 /// </summary>
+/// <remarks>
+/// CIDs are handed out round-robin from a cursor file that the allocators of one user sharing a temporary root share
+/// (<see cref="CidCursor"/>): a monotonically increasing counter c, CID = first + c mod range size. Each allocation
+/// writes max(file value, this allocator's last value) + how far it advanced, so the cursor never moves backward, even
+/// if the file was damaged. A released CID is therefore not handed out again until the rest of the range was used;
+/// CIDs held by anyone (including a name squatted by another user) are skipped.
+/// </remarks>
 internal sealed class CidAllocator
 {
-    private const string HintFileName = "next";
-    private const int SharingViolation = unchecked((int)0x80070020);
+    /// <summary>Name of the cursor file in the service's temporary root.</summary>
+    internal const string CursorFileName = "cid-cursor";
+
+    private const int MaxNamespaceLength = 64;
     private readonly Lock _gate = new();
-    private readonly string _directory;
+    private readonly string _namePrefix;
+    private readonly string _cursorPath;
     private readonly int _first;
     private readonly int _last;
+    private readonly long _rangeSize;
+    private readonly ILogger _logger;
     private readonly HashSet<int> _held = [];
-    private int _next;
-    private bool _initialized;
+    private long _lastWritten;
 
-    internal CidAllocator(string directory, int first, int last)
+    /// <summary>Creates an allocator; nothing is touched until the first <see cref="Allocate"/>.</summary>
+    /// <param name="cidNamespace">Allocators of different namespaces do not see each other's CIDs.</param>
+    /// <param name="first">First CID of the range.</param>
+    /// <param name="last">Last CID of the range.</param>
+    /// <param name="cursorPath">The cursor file; its folder must exist and be private to this user when allocating.</param>
+    /// <param name="logger">Where a damaged cursor file is reported.</param>
+    /// <exception cref="ArgumentException"><paramref name="cidNamespace"/> is not 1-64 characters of <c>[A-Za-z0-9._-]</c>.</exception>
+    internal CidAllocator(string cidNamespace, int first, int last, string cursorPath, ILogger? logger = null)
     {
-        _directory = directory;
+        ValidateNamespace(cidNamespace, "options");
+        _namePrefix = $"virtualization-core/{cidNamespace}/cid/";
+        _cursorPath = cursorPath;
         _first = first;
         _last = last;
-        _next = first;
+        _rangeSize = (long)last - first + 1;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>CIDs this allocator holds now (for diagnostics and tests).</summary>
@@ -42,40 +66,66 @@ internal sealed class CidAllocator
         }
     }
 
-    /// <summary>Takes the next free CID.</summary>
+    /// <summary>Throws unless <paramref name="cidNamespace"/> is 1-64 characters of <c>[A-Za-z0-9._-]</c>.</summary>
+    /// <param name="cidNamespace">The value of <see cref="VirtualizationServiceOptions.CidNamespace"/>.</param>
+    /// <param name="paramName">The parameter the exception names (the service's options).</param>
+    /// <exception cref="ArgumentException">It is not.</exception>
+    internal static void ValidateNamespace(string? cidNamespace, string paramName)
+    {
+        if (cidNamespace is null
+            || cidNamespace.Length is 0 or > MaxNamespaceLength
+            || !cidNamespace.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            throw new ArgumentException(
+                $"CidNamespace must be 1-{MaxNamespaceLength} characters of A-Z, a-z, 0-9, '.', '_' and '-' (got '{cidNamespace}'). "
+                + "Keep the default unless you isolate tests.",
+                paramName);
+        }
+    }
+
+    /// <summary>Takes the next free CID at or after the shared cursor.</summary>
     /// <exception cref="CidExhaustedException">Every CID of the range is held.</exception>
     internal CidLease Allocate()
     {
         lock (_gate)
         {
-            if (!_initialized)
+            using CidCursor cursor = CidCursor.Lock(_cursorPath);
+            long? stored = cursor.Read();
+            if (stored is null)
             {
-                Initialize();
+                Log.CidCursorDamaged(_logger, _cursorPath, _lastWritten);
             }
 
-            // Follow the cursor of other processes, so none of them re-issues a CID one of us just released.
-            _next = ReadHint() ?? _next;
-
-            long rangeSize = (long)_last - _first + 1;
-            for (long attempt = 0; attempt < rangeSize; attempt++)
+            long start = Math.Max(stored ?? 0, _lastWritten);
+            for (long step = 0; step < _rangeSize; step++)
             {
-                int cid = _next;
-                _next = cid == _last ? _first : cid + 1;
-                if (_held.Contains(cid) || TryLock(cid) is not { } handle)
+                long position = start + step;
+                int cid = (int)(_first + (position % _rangeSize));
+                if (_held.Contains(cid) || TryHold(cid) is not { } socket)
                 {
                     continue;
                 }
 
+                try
+                {
+                    cursor.Write(position + 1);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+
+                _lastWritten = position + 1;
                 _held.Add(cid);
-                WriteHint(_next);
-                return new CidLease(this, cid, handle);
+                return new CidLease(this, cid, position, socket);
             }
 
             throw new CidExhaustedException(_first, _last);
         }
     }
 
-    /// <summary>Called by a lease once its lock is dropped.</summary>
+    /// <summary>Called by a lease once its socket is closed.</summary>
     internal void Released(int cid)
     {
         lock (_gate)
@@ -84,94 +134,26 @@ internal sealed class CidAllocator
         }
     }
 
-    private void Initialize()
+    /// <summary>Binds a new socket to the CID's name: the socket, or <see langword="null"/> if someone holds the name.</summary>
+    private SafeSocketHandle? TryHold(int cid)
     {
-        if (!Directory.Exists(_directory))
+        string name = _namePrefix + cid.ToString(CultureInfo.InvariantCulture);
+        SafeSocketHandle socket = Socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (socket.IsInvalid)
         {
-            Directory.CreateDirectory(_directory);
-            try
-            {
-                // Shared by every user of the host, like /tmp: world-writable and sticky.
-                File.SetUnixFileMode(
-                    _directory,
-                    UnixFileMode.StickyBit | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                    | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-                    | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // Made by someone else in the meantime: their mode stands.
-            }
+            int socketErrno = LastErrno;
+            socket.Dispose();
+            throw CreateExceptionForErrno(socketErrno, "socket", "AF_UNIX");
         }
 
-        _initialized = true;
-    }
-
-    private SafeFileHandle? TryLock(int cid)
-    {
-        string path = Path.Combine(_directory, cid.ToString(CultureInfo.InvariantCulture) + ".lock");
-        SafeFileHandle handle;
-        try
+        byte[] address = AbstractSocketAddress.Create(name);
+        if (Bind(socket, address, address.Length) == 0)
         {
-            // Read access is enough for flock, and works on a lock file another user created.
-            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-        catch (IOException e) when (e.HResult is SharingViolation or Interop.Interop.Errno.EWOULDBLOCK)
-        {
-            // .NET itself takes a shared flock when opening (reporting errno 11 as the HResult); it fails while another
-            // process holds the CID.
-            return null;
+            return socket;
         }
 
-        if (Interop.Interop.Flock(handle, Interop.Interop.LOCK_EX | Interop.Interop.LOCK_NB) == 0)
-        {
-            return handle;
-        }
-
-        int errno = Interop.Interop.LastErrno;
-        handle.Dispose();
-        if (errno == Interop.Interop.Errno.EWOULDBLOCK)
-        {
-            return null;
-        }
-
-        throw Interop.Interop.CreateExceptionForErrno(errno, "flock", path);
-    }
-
-    private int? ReadHint()
-    {
-        try
-        {
-            string text = File.ReadAllText(Path.Combine(_directory, HintFileName));
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int next)
-                && next >= _first && next <= _last ? next : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private void WriteHint(int next)
-    {
-        // Best effort: the hint only spreads CIDs out across processes; the locks are what guarantee uniqueness.
-        try
-        {
-            File.WriteAllText(Path.Combine(_directory, HintFileName), next.ToString(CultureInfo.InvariantCulture));
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        int errno = LastErrno;
+        socket.Dispose();
+        return errno == Errno.EADDRINUSE ? null : throw CreateExceptionForErrno(errno, "bind", "abstract unix socket @" + name);
     }
 }

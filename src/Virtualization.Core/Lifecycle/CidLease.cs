@@ -1,30 +1,34 @@
-using Microsoft.Win32.SafeHandles;
+using System.Net.Sockets;
 
 namespace Virtualization.Core.Lifecycle;
 
-/// <summary>A CID held through an exclusive <c>flock</c> on its lock file; disposing it releases the CID.</summary>
+/// <summary>A CID held through a socket bound to its abstract name; disposing it releases the CID.</summary>
 internal sealed class CidLease : IDisposable
 {
     private readonly CidAllocator _owner;
-    private SafeFileHandle? _lockFile;
+    private SafeSocketHandle? _socket;
 
-    internal CidLease(CidAllocator owner, int cid, SafeFileHandle lockFile)
+    internal CidLease(CidAllocator owner, int cid, long position, SafeSocketHandle socket)
     {
         _owner = owner;
         Cid = cid;
-        _lockFile = lockFile;
+        Position = position;
+        _socket = socket;
     }
 
     /// <summary>The CID held.</summary>
     internal int Cid { get; }
 
-    /// <summary>Releases the CID (closing the file drops the lock). Idempotent.</summary>
+    /// <summary>The cursor value this CID was taken at (CID = first + position mod range size); tests check its order.</summary>
+    internal long Position { get; }
+
+    /// <summary>Releases the CID (closing the socket frees its name). Idempotent.</summary>
     public void Dispose()
     {
-        SafeFileHandle? lockFile = Interlocked.Exchange(ref _lockFile, null);
-        if (lockFile is not null)
+        SafeSocketHandle? socket = Interlocked.Exchange(ref _socket, null);
+        if (socket is not null)
         {
-            lockFile.Dispose();
+            socket.Dispose();
             _owner.Released(Cid);
         }
     }

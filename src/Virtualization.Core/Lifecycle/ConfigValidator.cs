@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using Virtualization.Core.Disks;
 
 namespace Virtualization.Core.Lifecycle;
@@ -108,10 +107,13 @@ internal static class ConfigValidator
 
         if (hasImage)
         {
-            return disk with { Image = ReadableFile(disk.Image, field + ".Image", disk.Writable), Partitions = [] };
+            return disk with { Image = ReadableFile(disk.Image, field + ".Image", disk.Writable, blockDeviceAllowed: true), Partitions = [] };
         }
 
-        Partition[] absolute = [.. partitions.Select(p => p is null ? null! : p with { Image = Path.GetFullPath(p.Image) })];
+        // Null, empty and NUL-containing image paths are left for the builder to report with the partition's name.
+        Partition[] absolute = [.. partitions.Select(p => p is null || string.IsNullOrEmpty(p.Image) || p.Image.Contains('\0', StringComparison.Ordinal)
+            ? p!
+            : p with { Image = Path.GetFullPath(p.Image) })];
         try
         {
             plan = CompositeDiskBuilder.Validate(absolute);
@@ -129,46 +131,44 @@ internal static class ConfigValidator
         return disk with { Partitions = absolute };
     }
 
-    private static string? ReadableFile(string? path, string field, bool writable)
+    /// <summary>
+    /// Makes <paramref name="path"/> absolute and checks, without blocking (see <see cref="InputFile"/>), that it is a
+    /// regular file (or, with <paramref name="blockDeviceAllowed"/>, a block device) that opens as the VM will use it.
+    /// </summary>
+    private static string? ReadableFile(string? path, string field, bool writable, bool blockDeviceAllowed = false)
     {
         if (path is null)
         {
             return null;
         }
 
-        if (path.Length == 0 || path.Contains('\0', StringComparison.Ordinal))
+        if (path.Length == 0)
         {
-            throw new VirtualMachineConfigException(field, "is not a valid path.");
+            throw new VirtualMachineConfigException(field, "is an empty path: give the path of a file, or leave it unset (null).");
+        }
+
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new VirtualMachineConfigException(field, "contains a NUL character, which no Linux path can hold.");
         }
 
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
-        {
-            throw new VirtualMachineConfigException(field, $"'{full}' is a directory, not a file.");
-        }
-
+        InputFileInfo info;
         try
         {
-            using SafeFileHandle handle = File.OpenHandle(full, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
+            info = InputFile.Probe(full, writable);
         }
-        catch (FileNotFoundException e)
+        catch (Exception e) when (InputFile.IsProbeFailure(e))
         {
-            throw new VirtualMachineConfigException(field, $"'{full}' does not exist.", e);
-        }
-        catch (DirectoryNotFoundException e)
-        {
-            throw new VirtualMachineConfigException(field, $"'{full}' does not exist.", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new VirtualMachineConfigException(
-                field, $"'{full}' cannot be opened for {(writable ? "reading and writing" : "reading")}: permission denied.", e);
-        }
-        catch (IOException e)
-        {
-            throw new VirtualMachineConfigException(field, $"'{full}' cannot be opened: {e.Message}", e);
+            throw new VirtualMachineConfigException(field, $"'{full}' {InputFile.Explain(e, writable)}.", e);
         }
 
-        return full;
+        if (info.Kind == InputFileKind.RegularFile || (blockDeviceAllowed && info.Kind == InputFileKind.BlockDevice))
+        {
+            return full;
+        }
+
+        string rule = blockDeviceAllowed ? "a disk image must be a regular file or a block device" : $"{field} must be a regular file";
+        throw new VirtualMachineConfigException(field, $"'{full}' is {InputFile.Describe(info.Kind)}; {rule}.");
     }
 }

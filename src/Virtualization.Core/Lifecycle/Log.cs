@@ -52,4 +52,13 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Error, "The VMM launcher (pid {ProcessId}) of CID {Cid} did not exit within {Timeout} after its start was abandoned")]
     internal static partial void LauncherDidNotExit(ILogger logger, int cid, int processId, TimeSpan timeout);
+
+    [LoggerMessage(40, LogLevel.Warning, "The temporary directory {Path} had mode {Mode}; tightened to 0700 so that no other user can reach the VMs' files")]
+    internal static partial void TemporaryDirectoryTightened(ILogger logger, string path, string mode);
+
+    [LoggerMessage(41, LogLevel.Information, "Removed {Path}, left for CID {Cid} by a process that died")]
+    internal static partial void LeftoverVmFolderRemoved(ILogger logger, int cid, string path);
+
+    [LoggerMessage(42, LogLevel.Warning, "The CID cursor file {Path} did not hold a counter; it is rewritten, continuing from this service's own position {Position}")]
+    internal static partial void CidCursorDamaged(ILogger logger, string path, long position);
 }

@@ -22,7 +22,9 @@ internal static class QemuCommandLine
             "-m", (config.MemoryMib > 0 ? config.MemoryMib : 256).ToString(CultureInfo.InvariantCulture),
             "-smp", (config.CpuCount > 0 ? config.CpuCount : 1).ToString(CultureInfo.InvariantCulture),
             "-serial", request.ConsoleOutput is null ? "null" : "stdio",
-            "-qmp", $"unix:{Path.Combine(request.TemporaryDirectory, QmpSocketName)},server=on,wait=off",
+            // A chardev spec: QEMU splits it at single commas, so the path's commas are doubled (a folder named
+            // "t,server=off" would otherwise end the path and add an option).
+            "-qmp", $"unix:{EscapeOption(Path.Combine(request.TemporaryDirectory, QmpSocketName))},server=on,wait=off",
 
             // pvpanic lets a panicking guest say so (GUEST_PANICKED) instead of looking like a reboot.
             "-device", "pvpanic",
@@ -32,6 +34,11 @@ internal static class QemuCommandLine
             args.AddRange(["-cpu", "host"]);
         }
 
+        // -kernel, -initrd, -bios and -append take their value as one plain string (QEMU stores it as a machine
+        // property as given; it is not a key=value list), so they are NOT comma-escaped: QEMU 7.2 loads a kernel from
+        // "/a,b=c/vm,linuz" as is, and would look for "/a,,b" if we doubled the comma. Paths are absolute after
+        // validation, so none of them starts with '-'. Exception we rely on not hitting: for a *multiboot* kernel QEMU
+        // splits -initrd at commas into modules; the guests here are Linux bzImages, for which it does not.
         if (config.Kernel is { } kernel)
         {
             args.AddRange(["-kernel", kernel]);
@@ -66,6 +73,7 @@ internal static class QemuCommandLine
         {
             VmmDisk disk = request.Disks[i];
             args.AddRange([
+                // The path is the only user input here; ",," keeps its commas from starting new keys.
                 "-drive", $"file={EscapeOption(disk.Path)},if=none,id=disk{i},format=raw,readonly={(disk.Writable ? "off" : "on")}",
                 "-device", $"virtio-blk-device,drive=disk{i}",
             ]);
@@ -109,6 +117,10 @@ internal static class QemuCommandLine
         return null;
     }
 
-    /// <summary>QEMU option values escape a comma by doubling it.</summary>
+    /// <summary>
+    /// Escapes a value for a QEMU <c>key=value,...</c> option (QemuOpts/keyval: <c>-drive</c>, <c>-qmp</c>/chardev,
+    /// <c>-device</c>, ...): a comma is doubled; nothing else is special there. Every such value built from a path goes
+    /// through this.
+    /// </summary>
     internal static string EscapeOption(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
 }

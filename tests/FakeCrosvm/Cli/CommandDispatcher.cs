@@ -42,8 +42,8 @@ internal static class CommandDispatcher
     }
 
     /// <summary>
-    /// KERNEL must be the last element, so the scenario is read from there (or from the <c>--bios</c> file
-    /// when that is last) before anything else, and argv is recorded before it is even validated.
+    /// KERNEL must be the last element, so the scenario is read from there (or, failing that, from the <c>--bios</c>
+    /// file) before anything else, and argv is recorded before it is even validated.
     /// </summary>
     private static Scenario LoadScenario(string[] rawArgs)
     {
@@ -52,13 +52,32 @@ internal static class CommandDispatcher
             return Scenario.Default;
         }
 
-        Scenario? scenario = ScenarioFile.TryLoad(rawArgs[^1]);
+        Scenario? scenario = ScenarioFile.TryLoad(rawArgs[^1]) ?? TryLoadFromBios(rawArgs);
         if (scenario?.Record is string record)
         {
             ArgvRecorder.Write(record, rawArgs);
         }
 
         return scenario ?? Scenario.Default;
+    }
+
+    /// <summary>A VM booted from <c>--bios</c> has no KERNEL, and the BIOS need not be last: look for its value.</summary>
+    private static Scenario? TryLoadFromBios(string[] rawArgs)
+    {
+        for (int i = 0; i < rawArgs.Length; i++)
+        {
+            if (rawArgs[i] == "--bios" && i + 1 < rawArgs.Length)
+            {
+                return ScenarioFile.TryLoad(rawArgs[i + 1]);
+            }
+
+            if (rawArgs[i].StartsWith("--bios=", StringComparison.Ordinal))
+            {
+                return ScenarioFile.TryLoad(rawArgs[i]["--bios=".Length..]);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Parses the options before the subcommand. Returns the subcommand's index, or -1 for help.</summary>
@@ -119,6 +138,11 @@ internal static class CommandDispatcher
         if (!RunArgumentParser.Parse(args, options))
         {
             return ExitCodes.Success;
+        }
+
+        if (scenario.Parsed is string parsed)
+        {
+            ParsedRecorder.Write(parsed, options);
         }
 
         using VmPlan plan = RunValidator.Validate(options);

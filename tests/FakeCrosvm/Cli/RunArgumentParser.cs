@@ -31,6 +31,7 @@ internal sealed class RunArgumentParser
         new("--syslog-tag", null, OptionArity.Single),
         new("--android-fstab", null, OptionArity.Single),
         new("--balloon-bias-mib", null, OptionArity.Single),
+        new("--host-ip", null, OptionArity.Single),
         new("--params", "-p", OptionArity.Repeated),
         new("--serial", null, OptionArity.Repeated),
         new("--block", "-b", OptionArity.Repeated),

@@ -34,6 +34,8 @@ internal sealed class Scenario
 
     public string? Record { get; private set; }
 
+    public string? Parsed { get; private set; }
+
     public string? PidFile { get; private set; }
 
     public bool SpawnChild { get; private set; }
@@ -86,6 +88,7 @@ internal sealed class Scenario
             case "console_bytes": ConsoleBytes = Long(key, value); break;
             case "stderr_lines": StderrLines = Int(key, value); break;
             case "record": Record = value; break;
+            case "parsed": Parsed = value; break;
             case "pid_file": PidFile = value; break;
             case "spawn_child": SpawnChild = Bool(key, value); break;
             case "child_pid_file": ChildPidFile = value; break;

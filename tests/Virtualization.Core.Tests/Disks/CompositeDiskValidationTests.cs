@@ -116,9 +116,12 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Directory_as_image_is_rejected_as_unreadable()
+    public void Directory_as_image_is_rejected_as_a_directory()
     {
-        ExpectBuildFailure([new Partition("root", _dir.Path, false)], "partitions[0].Image", $"Partition 'root': the image '{_dir.Path}' cannot be read");
+        ExpectBuildFailure(
+            [new Partition("root", _dir.Path, false)],
+            "partitions[0].Image",
+            $"Partition 'root': the image '{_dir.Path}' is a directory; a partition image must be a regular file or a block device");
     }
 
     [SkippableFact]
@@ -129,7 +132,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
         Skip.If(Environment.IsPrivilegedProcess, "running as root: file permissions do not stop root from reading");
         string a = _dir.CreateImage("secret.img", 4096, 1);
         File.SetUnixFileMode(a, UnixFileMode.None);
-        ExpectBuildFailure([new Partition("secret", a, false)], "partitions[0].Image", "Partition 'secret': the image '" + a + "' cannot be read");
+        ExpectBuildFailure([new Partition("secret", a, false)], "partitions[0].Image", "Partition 'secret': the image '" + a + "' cannot be opened for reading: permission denied");
     }
 
     [SkippableFact]

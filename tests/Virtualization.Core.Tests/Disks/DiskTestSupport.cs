@@ -74,7 +74,7 @@ internal static class DiskTools
     public static string Require(string tool, string debianPackage)
     {
         string? path = Find(tool);
-        Skip.If(path is null, $"{tool} is not installed (Debian package '{debianPackage}': apt-get install -y {debianPackage}).");
+        Infrastructure.Requirement.Require(tool, path is not null, $"{tool} is not installed (Debian package '{debianPackage}': apt-get install -y {debianPackage}).");
         return path!;
     }
 

@@ -30,6 +30,9 @@ internal sealed record FakeScenario
 
     public string? Record { get; init; }
 
+    /// <summary>Where the fake writes what it parsed (see <see cref="FakeParsedRun"/>).</summary>
+    public string? Parsed { get; init; }
+
     public string? PidFile { get; init; }
 
     public bool SpawnChild { get; init; }
@@ -66,6 +69,11 @@ internal sealed record FakeScenario
         if (Record is not null)
         {
             text.Append("record=").Append(Record).Append('\n');
+        }
+
+        if (Parsed is not null)
+        {
+            text.Append("parsed=").Append(Parsed).Append('\n');
         }
 
         if (PidFile is not null)

@@ -18,8 +18,10 @@ internal static class GuestImage
     /// <summary>Skips the test, saying what is missing, unless QEMU and the guest image are here.</summary>
     public static void SkipUnlessAvailable()
     {
-        Skip.IfNot(ExecutableResolver.TryResolve("qemu-system-x86_64", out _), "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
-        Skip.IfNot(File.Exists(Kernel) && File.Exists(Initrd), $"the guest image is not built: run guest/build-image.sh (looked in {Directory})");
+        Requirement.Require(
+            Requirement.Qemu, ExecutableResolver.TryResolve("qemu-system-x86_64", out _), "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
+        Requirement.Require(
+            Requirement.GuestImage, File.Exists(Kernel) && File.Exists(Initrd), $"the guest image is not built: run guest/build-image.sh (looked in {Directory})");
     }
 
     /// <summary>A config that boots the guest and runs <paramref name="script"/> (then powers off).</summary>

@@ -3,22 +3,28 @@ using Microsoft.Extensions.Logging;
 namespace Virtualization.Core.Tests.Infrastructure;
 
 /// <summary>
-/// One test's private world: a service over the fake crosvm with its own temp and CID-lock folders and a log. On
+/// One test's private world: a service over the fake crosvm with its own temporary folder, CID namespace and log. On
 /// dispose it disposes the service and asserts that nothing leaked: no VM folder, no CID held, no VMM process alive.
 /// </summary>
 internal sealed class TestHarness : IAsyncDisposable
 {
     private readonly List<int> _pids = [];
 
-    public TestHarness(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null, bool realVsock = false)
+    /// <param name="configure">Changes to the default options.</param>
+    /// <param name="realVsock">Connect to guests over AF_VSOCK instead of the test's unix sockets.</param>
+    /// <param name="loggerProvider">Another provider the service logs to, besides <see cref="Log"/> (for example one that throws).</param>
+    public TestHarness(
+        Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null,
+        bool realVsock = false,
+        ILoggerProvider? loggerProvider = null)
     {
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
         {
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = Path.Combine(Root, "vms"),
-            CidLockDirectory = Path.Combine(Root, "cids"),
-            StopGracePeriod = TimeSpan.FromSeconds(5),
+            CidNamespace = "t" + Guid.NewGuid().ToString("N"),
+            StopGracePeriod = TimeSpan.FromSeconds(20), // a graceful stop runs the .NET fake once more: slow on a loaded machine
             StartTimeout = TimeSpan.FromSeconds(20),
         };
         if (configure is not null)
@@ -26,7 +32,14 @@ internal sealed class TestHarness : IAsyncDisposable
             Options = configure(Options);
         }
 
-        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>
+        {
+            builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace);
+            if (loggerProvider is not null)
+            {
+                builder.AddProvider(loggerProvider);
+            }
+        });
         // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
         Service = realVsock
             ? new VirtualizationService(Options, LoggerFactory)
@@ -72,7 +85,9 @@ internal sealed class TestHarness : IAsyncDisposable
         return vm;
     }
 
-    public int? ProcessIdOf(IVirtualMachine vm) => Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid)?.ProcessId;
+    /// <summary>The VMM pid of <paramref name="vm"/> while it runs (only one live VM has a given CID; dead ones have no pid).</summary>
+    public int? ProcessIdOf(IVirtualMachine vm) =>
+        vm.State == VirtualMachineState.Dead ? null : Service.DebugListVms().SingleOrDefault(i => i.Cid == vm.Cid && i.ProcessId is not null)?.ProcessId;
 
     public void TrackPid(IVirtualMachine vm)
     {

@@ -93,8 +93,11 @@ public sealed class CreateVmTests
     public async Task CreateVmAsync_TwoProcessesAtOnce_GetDisjointCids()
     {
         await using var h = new TestHarness();
-        string lockDir = Path.Combine(h.Root, "shared-cids");
-        var hosts = Enumerable.Range(0, 2).Select(_ => StartHost(lockDir, 150)).ToArray();
+        string cidNamespace = h.Options.CidNamespace;
+
+        // Each host has its own temporary root, hence its own cursor: both start at the same CID, and only the CIDs'
+        // abstract socket names keep them apart.
+        var hosts = Enumerable.Range(0, 2).Select(i => StartHost(cidNamespace, Path.Combine(h.Root, $"host-{i}"), 150)).ToArray();
         try
         {
             var sets = await Task.WhenAll(hosts.Select(ReadCidsAsync));
@@ -112,7 +115,7 @@ public sealed class CreateVmTests
             }
         }
 
-        static System.Diagnostics.Process StartHost(string lockDir, int count)
+        static System.Diagnostics.Process StartHost(string cidNamespace, string tempDir, int count)
         {
             var psi = new System.Diagnostics.ProcessStartInfo(TestPaths.VmHost)
             {
@@ -120,7 +123,8 @@ public sealed class CreateVmTests
                 RedirectStandardOutput = true,
             };
             psi.ArgumentList.Add("alloc");
-            psi.ArgumentList.Add(lockDir);
+            psi.ArgumentList.Add(cidNamespace);
+            psi.ArgumentList.Add(tempDir);
             psi.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return System.Diagnostics.Process.Start(psi)!;
         }

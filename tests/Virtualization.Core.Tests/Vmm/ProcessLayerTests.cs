@@ -146,7 +146,7 @@ public sealed class ProcessLayerTests
     public async Task Kill_AfterTheVmmWasReaped_DoesNotSignalTheProcessThatReusedItsPid()
     {
         const string LastPid = "/proc/sys/kernel/ns_last_pid";
-        Skip.IfNot(Environment.UserName == "root" && File.Exists(LastPid), "needs root to choose the next pid (ns_last_pid)");
+        Requirement.Require(Requirement.PidControl, Environment.IsPrivilegedProcess && File.Exists(LastPid), "needs root to choose the next pid (ns_last_pid)");
         VmmChildProcess child = await VmmChildProcess.StartAsync(
             "/bin/sh", ["-c", "exit 0"], null, NullLogger.Instance, 3, CancellationToken.None);
         int pid = child.ProcessId;

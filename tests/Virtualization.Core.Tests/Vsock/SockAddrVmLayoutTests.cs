@@ -64,8 +64,9 @@ public sealed class SockAddrVmLayoutTests
     public async Task Managed_sockaddr_vm_matches_the_kernel_header()
     {
         string? cc = CompilerCandidates.FirstOrDefault(File.Exists);
-        Skip.If(cc is null, "no C compiler (cc) on this machine: cannot compare with <linux/vm_sockets.h>");
-        Skip.IfNot(File.Exists("/usr/include/linux/vm_sockets.h"), "<linux/vm_sockets.h> is not installed (linux-libc-dev)");
+        Infrastructure.Requirement.Require(Infrastructure.Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <linux/vm_sockets.h>");
+        Infrastructure.Requirement.Require(
+            Infrastructure.Requirement.CCompiler, File.Exists("/usr/include/linux/vm_sockets.h"), "<linux/vm_sockets.h> is not installed (linux-libc-dev)");
 
         string dir = Directory.CreateTempSubdirectory("vsock-layout-").FullName;
         try

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vsock;
 using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
 using Native = Virtualization.Core.Interop.Interop;
@@ -15,7 +16,7 @@ public sealed class VsockKernelTests
     [SkippableFact(Timeout = 10000)]
     public async Task Listener_on_any_port_reports_the_port_the_kernel_chose()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
 
         await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
 
@@ -28,7 +29,7 @@ public sealed class VsockKernelTests
     [SkippableFact]
     public void Native_bind_of_the_managed_sockaddr_is_understood_by_the_kernel()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
 
         using SafeSocketHandle fd = Native.Socket(Native.AF_VSOCK, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
         fd.IsInvalid.Should().BeFalse();
@@ -49,7 +50,7 @@ public sealed class VsockKernelTests
     [SkippableFact]
     public void Binding_a_port_in_use_names_the_port_and_the_fix()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         using VsockListener first = VsockListener.Start(VsockEndPoint.AnyPort);
         uint port = first.LocalEndPoint.Port;
 
@@ -64,7 +65,7 @@ public sealed class VsockKernelTests
     [SkippableFact]
     public void Local_cid_comes_from_dev_vsock()
     {
-        Skip.IfNot(File.Exists("/dev/vsock"), "/dev/vsock is absent: the vsock core module is not loaded on this machine");
+        Requirement.Require(Requirement.Vsock, File.Exists("/dev/vsock"), "/dev/vsock is absent: the vsock core module is not loaded on this machine");
 
         uint cid = VsockEndPoint.GetLocalCid();
 
@@ -75,7 +76,7 @@ public sealed class VsockKernelTests
     [SkippableFact(Timeout = 10000)]
     public async Task Accept_on_a_vsock_listener_is_cancellable()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
         using var cts = new CancellationTokenSource();
 
@@ -96,7 +97,7 @@ public sealed class VsockKernelTests
     [SkippableFact(Timeout = 10000)]
     public async Task Disposing_a_vsock_listener_ends_a_pending_accept()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
         Task<VsockConnection> accept = listener.AcceptAsync();
 
@@ -109,7 +110,7 @@ public sealed class VsockKernelTests
     [SkippableFact]
     public void Connect_timeout_option_is_set_on_the_vsock_socket()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         NativeAddress address = NativeAddress.ForVsock(new VsockEndPoint(3, 5000));
         using Socket socket = NativeSockets.Create(address);
 
@@ -124,7 +125,7 @@ public sealed class VsockKernelTests
     [SkippableFact]
     public void Vsock_sockets_are_close_on_exec()
     {
-        Skip.IfNot(VsockAvailable(out string reason), reason);
+        Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         using Socket socket = NativeSockets.Create(NativeAddress.ForVsock(new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort)));
 
         (FdFlags(socket.SafeHandle) & O_CLOEXEC).Should().Be(O_CLOEXEC);
