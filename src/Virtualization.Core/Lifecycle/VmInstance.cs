@@ -756,7 +756,16 @@ internal sealed class VmInstance : IVirtualMachine
 
         PayloadLog.PayloadHangup(_logger, Cid, _payloadStartTimeout);
         Log.Killing(_logger, Cid);
-        process?.Kill();
+        try
+        {
+            process?.Kill();
+        }
+#pragma warning disable CA1031 // A timer callback must never throw (it would end the process); the monitor still sees the exit.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            PayloadLog.HangupKillFailed(_logger, Cid, e);
+        }
     }
 
     private Task EnqueueLocked(CallbackRegistration registration, string name, Action<IVirtualMachineCallback> call) =>

@@ -183,7 +183,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             // The loops end on cancellation; a stuck one holds nothing that matters any more.
         }
 
-        _stop.Dispose();
+        // _stop is not disposed: a loop that is still finishing may read its token (it owns no timer, so nothing leaks).
     }
 
     private static Socket BindUnix(string path)

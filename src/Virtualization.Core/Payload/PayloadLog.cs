@@ -46,4 +46,7 @@ internal static partial class PayloadLog
 
     [LoggerMessage(73, LogLevel.Warning, "Payload listener of CID {Cid} ({Channel}) stopped accepting")]
     internal static partial void AcceptFailed(ILogger logger, int cid, string channel, Exception exception);
+
+    [LoggerMessage(74, LogLevel.Error, "Killing VM with CID {Cid} after its payload hangup failed; it dies when its VMM exits")]
+    internal static partial void HangupKillFailed(ILogger logger, int cid, Exception exception);
 }
