@@ -40,7 +40,7 @@ public sealed class PayloadConfigTests
         e.Message.Should().Contain(message);
     }
 
-    [Theory]
+    [Theory(Timeout = 30_000)]
     [InlineData(0)]
     [InlineData(-5)]
     public async Task CreateVm_InvalidStartTimeout_IsAConfigError(int milliseconds)
@@ -54,7 +54,7 @@ public sealed class PayloadConfigTests
         h.Service.HeldCidCount.Should().Be(0);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task CreateVm_UndefinedTransport_IsAConfigError()
     {
         await using var h = new TestHarness();
