@@ -6,7 +6,7 @@
 #   OUTDIR defaults to <repo>/.guest (git-ignored).
 #   Outputs: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz (plus OUTDIR/kernel-release,
 #   OUTDIR/modules.txt, OUTDIR/stamp). Cached: does nothing when both outputs
-#   exist and OUTDIR/stamp matches the hash of this script and init.sh.
+#   exist and OUTDIR/stamp matches the hash of this script, init.sh, vsock-echo.c and vcore-agent.c.
 # Environment:
 #   VCORE_KERNEL_PKG   kernel package to use (default: what linux-image-amd64 depends on)
 #   VCORE_GUEST_FORCE=1  rebuild even if the stamp matches
@@ -23,7 +23,8 @@ outdir=$(cd "$outdir" && pwd)
 log() { echo "build-image: $*" >&2; }
 
 echo_src="$here/vsock-echo.c"
-stamp_value=$(cat "${BASH_SOURCE[0]}" "$init_src" "$echo_src" | sha256sum | cut -d' ' -f1)
+agent_src="$here/vcore-agent.c"
+stamp_value=$(cat "${BASH_SOURCE[0]}" "$init_src" "$echo_src" "$agent_src" | sha256sum | cut -d' ' -f1)
 
 print_outputs() {
     echo "kernel:    $outdir/vmlinuz"
@@ -213,6 +214,13 @@ if command -v cc >/dev/null && cc -static -O2 -o "$root/bin/vsock-echo" "$echo_s
     log "built vsock-echo"
 else
     log "warning: could not build vsock-echo (see $work/vsock-echo.log); the vsock end-to-end test will skip"
+fi
+# The payload agent (payload lifecycle channel, docs/payload-protocol.md) and its `vm-payload ready` helper (a symlink).
+if command -v cc >/dev/null && cc -static -O2 -Wall -Wextra -o "$root/bin/vcore-agent" "$agent_src" 2>"$work/vcore-agent.log"; then
+    ln -sf vcore-agent "$root/bin/vm-payload"
+    log "built vcore-agent"
+else
+    log "warning: could not build vcore-agent (see $work/vcore-agent.log); the payload end-to-end tests will fail"
 fi
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"

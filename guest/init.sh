@@ -2,6 +2,8 @@
 # /init for the Virtualization.Core test guest (busybox sh).
 # Markers on the console start with "VCORE-GUEST: " so host tests can wait on them.
 # Kernel command line:
+#   vcore.payload=<base64>  run /bin/vcore-agent (guest/vcore-agent.c): it reports the payload's lifecycle to the
+#                           host over the payload channel and powers off (vcore.payload.poweroff=0: stay up)
 #   vcore.script=<base64>   decode and run with sh, then power off
 #   vcore.action=poweroff|reboot|panic|hang|shell
 #   (nothing)               print a line and power off
@@ -69,12 +71,27 @@ say booted
 
 script=
 action=
+payload=
+payload_poweroff=1
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         vcore.script=*) script=${arg#vcore.script=} ;;
         vcore.action=*) action=${arg#vcore.action=} ;;
+        vcore.payload=*) payload=1 ;;
+        vcore.payload.poweroff=*) payload_poweroff=${arg#vcore.payload.poweroff=} ;;
     esac
 done
+
+# The payload agent powers the VM off itself when the payload ends (unless vcore.payload.poweroff=0).
+if [ -n "$payload" ]; then
+    say "running payload agent"
+    /bin/vcore-agent
+    say "payload agent exited with $?"
+    if [ "$payload_poweroff" = 0 ]; then
+        while :; do sleep 3600; done
+    fi
+    halt_now
+fi
 
 if [ -n "$script" ]; then
     if echo "$script" | base64 -d >/tmp/vcore-script.sh 2>/dev/null; then

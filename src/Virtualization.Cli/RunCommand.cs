@@ -23,7 +23,8 @@ internal sealed class RunCommand
     }
 
     /// <summary>Runs the VM to its death.</summary>
-    /// <returns><see cref="ExitCodes.Success"/> when it shut down, <see cref="ExitCodes.Failure"/> otherwise.</returns>
+    /// <returns>The payload's exit code when it reported one and the VM then shut down; otherwise
+    /// <see cref="ExitCodes.Success"/> when it shut down, <see cref="ExitCodes.Failure"/> otherwise.</returns>
     /// <exception cref="UsageException">The configuration or an option is invalid.</exception>
     public async Task<int> RunAsync(RunOptions options, CancellationToken stopToken, CancellationToken killToken)
     {
@@ -113,7 +114,12 @@ internal sealed class RunCommand
         await console.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await _out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await _err.WriteLineAsync($"VM died: {reason}").ConfigureAwait(false);
-        return reason == DeathReason.Shutdown ? ExitCodes.Success : ExitCodes.Failure;
+        if (reason != DeathReason.Shutdown || printer.PayloadFailed)
+        {
+            return ExitCodes.Failure;
+        }
+
+        return printer.PayloadExitCode ?? ExitCodes.Success;
     }
 
     private VirtualMachineRawConfig LoadConfig(RunOptions options)

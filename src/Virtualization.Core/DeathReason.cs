@@ -24,7 +24,11 @@ public enum DeathReason
     /// <summary>The vCPU stall detector fired (crosvm exit code 36).</summary>
     Watchdog = 6,
 
-    /// <summary>The payload stopped answering and the VM was killed.</summary>
+    /// <summary>
+    /// The payload did not report that it started within the payload start timeout
+    /// (<see cref="VirtualizationServiceOptions.PayloadStartTimeout"/>, <see cref="PayloadChannelOptions.StartTimeout"/>),
+    /// so the VM was killed.
+    /// </summary>
     Hangup = 7,
 
     /// <summary>The VMM could not be launched, or exited before it was up.</summary>

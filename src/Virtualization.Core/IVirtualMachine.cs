@@ -60,6 +60,22 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <returns>Why the VM died.</returns>
     Task<DeathReason> WaitForDeathAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits until the VM reaches <paramref name="state"/> or a later one (states only move forward:
+    /// NotStarted &lt; Starting &lt; Started &lt; Ready &lt; Finished &lt; Dead). A payload state that was skipped counts
+    /// as passed. Completes at once if the VM is already there. Nothing is polled.
+    /// </summary>
+    /// <param name="state">The state to wait for. Payload states (<see cref="VirtualMachineState.Started"/> and later) are
+    /// only reached by VMs with a <see cref="VirtualMachineRawConfig.PayloadChannel"/>.</param>
+    /// <param name="cancellationToken">Stops waiting (the VM is not affected).</param>
+    /// <returns>The state when the wait completed: <paramref name="state"/> or a later one (<see cref="VirtualMachineState.Dead"/>
+    /// if the VM reached <paramref name="state"/> and died since).</returns>
+    /// <exception cref="VirtualMachineDiedException">The VM died before reaching <paramref name="state"/>; its
+    /// <see cref="VirtualMachineDiedException.Reason"/> says why. Waiting for <see cref="VirtualMachineState.Dead"/> never throws this.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="state"/> is not a defined state.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    Task<VirtualMachineState> WaitForStateAsync(VirtualMachineState state, CancellationToken cancellationToken = default);
+
     /// <summary>Opens a vsock connection to <paramref name="port"/> in the guest.</summary>
     /// <param name="port">The guest port; must not be negative.</param>
     /// <param name="cancellationToken">Cancels the connection attempt.</param>

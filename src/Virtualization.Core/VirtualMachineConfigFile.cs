@@ -16,6 +16,11 @@ namespace Virtualization.Core;
 /// <c>"match_host"</c> is <see cref="Environment.ProcessorCount"/>).
 /// </para>
 /// <para>
+/// <c>payload_channel</c> is another extension (Android's raw config has no payload field) and maps to
+/// <see cref="VirtualMachineRawConfig.PayloadChannel"/>: <c>true</c> for the defaults, <c>false</c> for none, or
+/// <c>{"transport": "serial"|"vsock", "stdio": bool, "start_timeout_ms": N}</c> (0 turns the watchdog off).
+/// </para>
+/// <para>
 /// Fields Android defines but this library does not use (<c>name</c>, <c>platform_version</c>, <c>console_input_device</c>,
 /// <c>devices</c>, <c>hugepages</c>, <c>gdb_port</c>, <c>boost_uclamp</c>) are type-checked and reported through the
 /// <c>ignoredFields</c> overloads. Any other field is an error, unlike Android, so that typos are caught. A JSON

@@ -40,4 +40,11 @@ public sealed record VirtualMachineRawConfig : VirtualMachineConfig
 
     /// <summary>Number of virtual CPUs; 0 means the VMM's default (1).</summary>
     public int CpuCount { get; init; }
+
+    /// <summary>
+    /// Opts in to the payload lifecycle channel (a guest agent reports started, ready, finished or error; a watchdog
+    /// kills a VM whose payload does not start). <see langword="null"/> (the default): no channel, the VM stays
+    /// <see cref="VirtualMachineState.Starting"/> until it dies. See docs/payload-protocol.md.
+    /// </summary>
+    public PayloadChannelOptions? PayloadChannel { get; init; }
 }

@@ -96,6 +96,7 @@ public sealed class VirtualizationService : IVirtualizationService
         // Everything is validated before anything is reserved: bad input leaves nothing behind.
         VirtualMachineRawConfig validated = ConfigValidator.Validate(raw, _runner.MaxParamsLength, out CompositeDiskPlan?[] plans);
         _runner.Validate(validated);
+        Payload.PayloadOptionsValidator.Validate(validated.PayloadChannel);
 
         // The root holds the CID cursor and the VM folders: it is checked before either is used.
         string root = OpenTemporaryRoot();
@@ -193,6 +194,12 @@ public sealed class VirtualizationService : IVirtualizationService
         {
             throw new ArgumentException(
                 "StopGracePeriod must not be negative; StartTimeout and VsockConnectTimeout must be positive.", nameof(options));
+        }
+
+        if (!Payload.PayloadOptionsValidator.IsValidTimeout(options.PayloadStartTimeout))
+        {
+            throw new ArgumentException(
+                "PayloadStartTimeout must be positive (at most int.MaxValue ms) or Timeout.InfiniteTimeSpan.", nameof(options));
         }
     }
 

@@ -62,6 +62,14 @@ public sealed record VirtualizationServiceOptions
     /// <summary>How long <see cref="IVirtualMachine.ConnectVsockAsync"/> tries to connect. Default 5 s.</summary>
     public TimeSpan VsockConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// For VMs with a <see cref="VirtualMachineRawConfig.PayloadChannel"/>: how long after <see cref="IVirtualMachine.StartAsync"/>
+    /// returns the payload may take to report that it started before the VM is killed with <see cref="DeathReason.Hangup"/>
+    /// (Android's boot-hangup watchdog). Default 30 s; <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
+    /// <see cref="PayloadChannelOptions.StartTimeout"/> overrides it per VM.
+    /// </summary>
+    public TimeSpan PayloadStartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     private static string DefaultTemporaryDirectory()
     {
         string? runtimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");

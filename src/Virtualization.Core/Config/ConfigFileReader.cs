@@ -94,13 +94,16 @@ internal static class ConfigFileReader
                     case "disks":
                         config = config with { Disks = ReadDisks(value, baseDirectory) };
                         break;
+                    case "payload_channel":
+                        config = config with { PayloadChannel = ReadPayloadChannel(value, name) };
+                        break;
                     default:
                         if (!s_ignored.TryGetValue(name, out JsonValueKind kind))
                         {
                             throw new VirtualMachineConfigException(
                                 name,
                                 "is not a known configuration field (known: kernel, initrd, params, bootloader, disks, protected, memory_mib, cpus, "
-                                + "cpu_topology, and the ignored " + string.Join(", ", s_ignored.Keys) + ").");
+                                + "cpu_topology, payload_channel, and the ignored " + string.Join(", ", s_ignored.Keys) + ").");
                         }
 
                         CheckIgnored(value, name, kind);
@@ -112,6 +115,75 @@ internal static class ConfigFileReader
             ignoredFields = ignored.AsReadOnly();
             return config;
         }
+    }
+
+    /// <summary>
+    /// <c>payload_channel</c>, an extension of this library (Android's raw config has no payload field; its app configs name
+    /// the payload inside the APK): <c>true</c> for the defaults, <c>false</c> for none, or an object with
+    /// <c>transport</c> (<c>"serial"</c> or <c>"vsock"</c>), <c>stdio</c> (bool) and <c>start_timeout_ms</c> (positive
+    /// integer; 0 turns the watchdog off).
+    /// </summary>
+    private static PayloadChannelOptions? ReadPayloadChannel(JsonElement value, string field)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.True:
+                return new PayloadChannelOptions();
+            case JsonValueKind.False:
+                return null;
+            case JsonValueKind.Object:
+                break;
+            default:
+                throw WrongType(field, "true, false or an object with transport, stdio and start_timeout_ms", value);
+        }
+
+        var options = new PayloadChannelOptions();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (JsonProperty property in value.EnumerateObject())
+        {
+            string name = $"{field}.{property.Name}";
+            if (!seen.Add(property.Name))
+            {
+                throw new VirtualMachineConfigException(name, "appears more than once.");
+            }
+
+            JsonElement item = property.Value;
+            if (item.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            switch (property.Name)
+            {
+                case "transport":
+                    string transport = ReadString(item, name);
+                    options = options with
+                    {
+                        Transport = transport switch
+                        {
+                            "serial" => PayloadTransport.Serial,
+                            "vsock" => PayloadTransport.Vsock,
+                            _ => throw new VirtualMachineConfigException(name, $"'{transport}' is not a transport; use \"serial\" or \"vsock\"."),
+                        },
+                    };
+                    break;
+                case "stdio":
+                    options = options with { Stdio = ReadBool(item, name) };
+                    break;
+                case "start_timeout_ms":
+                    if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out int milliseconds) || milliseconds < 0)
+                    {
+                        throw new VirtualMachineConfigException(name, $"must be a number of milliseconds from 0 (no watchdog) to 2^31-1, not {Describe(item)}.");
+                    }
+
+                    options = options with { StartTimeout = milliseconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(milliseconds) };
+                    break;
+                default:
+                    throw new VirtualMachineConfigException(name, "is not a known payload_channel field (known: transport, stdio, start_timeout_ms).");
+            }
+        }
+
+        return options;
     }
 
     private static void ThrowIfCpusTwice(string? previous, string name)

@@ -18,8 +18,9 @@ namespace Virtualization.Core.Crosvm;
 /// quotes, <c>=</c>, spaces and newlines reach crosvm as they are. <c>--socket</c> is in the VM's folder, also absolute.
 /// <c>--params</c> is written as one element <c>--params=VALUE</c> (see <see cref="Build"/>). Disk paths sit inside a
 /// <c>--block</c> key=value element that starts with <c>path=</c> and are quoted by <see cref="CrosvmKeyValue.Quote"/>.
-/// Numbers (<c>--mem</c>, <c>--cpus</c>, the CID) are validated non-negative integers. The serial options are constants:
-/// no serial path comes from the caller.
+/// Numbers (<c>--mem</c>, <c>--cpus</c>, the CID) are validated non-negative integers. The console serial option is a
+/// constant; the payload channel's serial options (Payload/PayloadVmmArguments) start with <c>type=</c> and carry
+/// sockets in the VM's folder, quoted by <see cref="CrosvmKeyValue.Quote"/>.
 /// </para>
 /// </remarks>
 internal static class CrosvmCommandLine
@@ -90,6 +91,9 @@ internal static class CrosvmCommandLine
             args.Add("--block");
             args.Add($"path={CrosvmKeyValue.Quote(PlainPath(disk.Path, "disk"))},ro={CrosvmKeyValue.Bool(!disk.Writable)}");
         }
+
+        // Payload channel (docs/payload-protocol.md): virtio-console ports wired to the host's sockets.
+        args.AddRange(Payload.PayloadVmmArguments.Crosvm(config.PayloadChannel, request.TemporaryDirectory));
 
         if (config.Kernel is { } kernel)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Virtualization.Core.Payload;
 using Virtualization.Core.Vmm;
 using Virtualization.Core.Vsock;
 
@@ -9,6 +10,8 @@ namespace Virtualization.Core.Lifecycle;
 /// One VM's state machine: NotStarted{config} → Launching → Running{process} → Dead (a failed start is Dead with
 /// <see cref="DeathReason.StartFailed"/>). Every transition happens under <see cref="_gate"/>, in short sections that
 /// never do I/O or call user code; callbacks go through the <see cref="CallbackDispatcher"/>.
+/// With a payload channel, the guest's reports move the state Starting → Started → Ready → Finished (forward only, under
+/// the same lock), and a watchdog kills a VM whose payload does not start in time (<see cref="DeathReason.Hangup"/>).
 /// </summary>
 [DebuggerDisplay("CID {Cid}, {_phase}")]
 internal sealed class VmInstance : IVirtualMachine
@@ -28,10 +31,26 @@ internal sealed class VmInstance : IVirtualMachine
     private readonly TimeSpan _vsockConnectTimeout;
     private readonly IVsockConnector _vsock;
 
+    /// <summary>How long the payload channel may keep reading after the VMM exited (what the guest sent last).</summary>
+    private static readonly TimeSpan PayloadDrainTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly PayloadHost? _payload;
+    private readonly TimeSpan _payloadStartTimeout;
+    private readonly List<StateWaiter> _waiters = [];
+
     private Phase _phase = Phase.NotStarted;
     private IVmmProcess? _process;
     private bool _killRequested;
+    private DeathReason _killReason = Core.DeathReason.Killed;
+    private bool _hungUp;
     private bool _disposed;
+
+    // The furthest state reached before death (payload states only move forward); read and written under the lock.
+    private VirtualMachineState _reached = VirtualMachineState.NotStarted;
+    private Timer? _watchdog;
+    private long _startTimestamp;
+    private TimeSpan? _payloadStartedAfter;
+    private TimeSpan? _payloadReadyAfter;
 
     // Read without the lock (State never blocks); written only under it.
     private volatile StateBox _state = StateBox.NotStarted;
@@ -56,6 +75,11 @@ internal sealed class VmInstance : IVirtualMachine
         _startTimeout = options.StartTimeout;
         _dispatcher = new CallbackDispatcher(logger, launch.Cid);
         CreatedAt = DateTimeOffset.UtcNow;
+        if (launch.Config.PayloadChannel is { } payload)
+        {
+            _payloadStartTimeout = payload.StartTimeout ?? options.PayloadStartTimeout;
+            _payload = new PayloadHost(launch.Cid, payload, launch.TemporaryDirectory, logger, ApplyPayloadReport);
+        }
     }
 
     private enum Phase
@@ -80,6 +104,30 @@ internal sealed class VmInstance : IVirtualMachine
 
     /// <summary>When the VM was created.</summary>
     internal DateTimeOffset CreatedAt { get; }
+
+    /// <summary>Time from the start of <see cref="StartAsync"/> to the payload's <c>started</c> report, if it came (metrics hook).</summary>
+    internal TimeSpan? PayloadStartedAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _payloadStartedAfter;
+            }
+        }
+    }
+
+    /// <summary>Time from the start of <see cref="StartAsync"/> to the payload's <c>ready</c> report, if it came (metrics hook).</summary>
+    internal TimeSpan? PayloadReadyAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _payloadReadyAfter;
+            }
+        }
+    }
 
     /// <summary>A snapshot for <see cref="IVirtualizationService.DebugListVms"/>.</summary>
     internal VirtualMachineDebugInfo DebugInfo
@@ -123,7 +171,8 @@ internal sealed class VmInstance : IVirtualMachine
             {
                 case Phase.NotStarted:
                     _phase = Phase.Launching;
-                    _state = StateBox.Starting;
+                    _startTimestamp = Stopwatch.GetTimestamp();
+                    SetStateLocked(StateBox.Starting);
                     break;
                 case Phase.Launching:
                     throw new InvalidOperationException($"VM with CID {Cid} is already being started by another call.");
@@ -141,6 +190,8 @@ internal sealed class VmInstance : IVirtualMachine
         IVmmProcess process;
         try
         {
+            // The VMM connects to the payload sockets at startup: listen first.
+            _payload?.Listen();
             process = await _runner.LaunchAsync(_launch, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -196,6 +247,7 @@ internal sealed class VmInstance : IVirtualMachine
             if (!killedMeanwhile)
             {
                 _phase = Phase.Running;
+                StartWatchdogLocked();
             }
         }
 
@@ -252,7 +304,10 @@ internal sealed class VmInstance : IVirtualMachine
     }
 
     /// <inheritdoc/>
-    public void Kill()
+    public void Kill() => Kill(Core.DeathReason.Killed);
+
+    /// <summary>Kills the VM; its death is reported with <paramref name="reason"/> unless a kill was already requested.</summary>
+    internal void Kill(DeathReason reason)
     {
         IVmmProcess? process = null;
         bool dieWithoutProcess = false;
@@ -263,8 +318,9 @@ internal sealed class VmInstance : IVirtualMachine
             {
                 case Phase.NotStarted:
                     _killRequested = true;
+                    _killReason = reason;
                     dieWithoutProcess = true;
-                    delivered = MarkDeadLocked(Core.DeathReason.Killed);
+                    delivered = MarkDeadLocked(reason);
                     break;
                 case Phase.Launching:
                 case Phase.Running:
@@ -274,6 +330,7 @@ internal sealed class VmInstance : IVirtualMachine
                     }
 
                     _killRequested = true;
+                    _killReason = reason;
                     process = _process; // Null while launching: StartAsync kills it once it exists.
                     break;
                 default:
@@ -284,7 +341,7 @@ internal sealed class VmInstance : IVirtualMachine
         Log.Killing(_logger, Cid);
         if (dieWithoutProcess)
         {
-            Log.VmDied(_logger, Cid, Core.DeathReason.Killed, null);
+            Log.VmDied(_logger, Cid, reason, null);
             _ = FinishDeathAsync(delivered!);
         }
 
@@ -294,6 +351,50 @@ internal sealed class VmInstance : IVirtualMachine
     /// <inheritdoc/>
     public Task<DeathReason> WaitForDeathAsync(CancellationToken cancellationToken = default) =>
         _death.Task.WaitAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<VirtualMachineState> WaitForStateAsync(VirtualMachineState state, CancellationToken cancellationToken = default)
+    {
+        if (!Enum.IsDefined(state))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "Not a VirtualMachineState.");
+        }
+
+        StateWaiter waiter;
+        lock (_gate)
+        {
+            if (IsReachedLocked(state))
+            {
+                return Task.FromResult(_state.State);
+            }
+
+            if (_phase == Phase.Dead)
+            {
+                return Task.FromException<VirtualMachineState>(DiedBefore(state));
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return Task.FromCanceled<VirtualMachineState>(cancellationToken);
+            }
+
+            waiter = new StateWaiter(state);
+            _waiters.Add(waiter);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            CancellationTokenRegistration registration = cancellationToken.Register(() => CancelWaiter(waiter, cancellationToken));
+            _ = waiter.Completion.Task.ContinueWith(
+                static (_, state) => ((CancellationTokenRegistration)state!).Dispose(),
+                registration,
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
+        }
+
+        return waiter.Completion.Task;
+    }
 
     /// <inheritdoc/>
     public Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
@@ -326,22 +427,86 @@ internal sealed class VmInstance : IVirtualMachine
         _service.Forget(this);
     }
 
-    /// <summary>Moves the payload state forward (Starting → Started → Ready → Finished); backward moves are refused.</summary>
+    /// <summary>Moves the payload state forward (Starting → Started → Ready → Finished) as a report would; backward moves are refused.</summary>
     /// <returns>False when the VM is not running or the move is not forward.</returns>
-    internal bool TryAdvancePayloadState(VirtualMachineState next)
+    internal bool TryAdvancePayloadState(VirtualMachineState next) => next switch
     {
+        VirtualMachineState.Started => ApplyPayloadReport(new PayloadReport(PayloadReportKind.Started), null) is null,
+        VirtualMachineState.Ready => ApplyPayloadReport(new PayloadReport(PayloadReportKind.Ready), null) is null,
+        VirtualMachineState.Finished => ApplyPayloadReport(new PayloadReport(PayloadReportKind.Finished), null) is null,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Applies one report of this VM's payload channel: a strictly forward move of the payload state under the lock, then
+    /// the matching callback (queued, delivered outside the lock, before <c>OnDied</c>). Skipped states get no callback.
+    /// </summary>
+    /// <param name="report">The report.</param>
+    /// <param name="stdio">For <c>started</c>: the payload's stdio stream, given to the first callback that is still
+    /// registered when the event is delivered (it then owns the stream); the others get null.</param>
+    /// <returns>Null when applied; otherwise why it was ignored.</returns>
+    internal string? ApplyPayloadReport(PayloadReport report, Stream? stdio)
+    {
+        VirtualMachineState next = report.Target;
+        TimeSpan elapsed;
         lock (_gate)
         {
-            if (_phase is not (Phase.Launching or Phase.Running)
-                || next is < VirtualMachineState.Started or > VirtualMachineState.Finished
-                || next <= _state.State)
+            if (_phase is not (Phase.Launching or Phase.Running))
             {
-                return false;
+                return _phase == Phase.Dead ? "the VM is dead" : "the VM has not been started";
             }
 
-            _state = new StateBox(next, null);
-            return true;
+            if (_hungUp)
+            {
+                return "the VM is being killed because its payload did not start in time (Hangup)";
+            }
+
+            if (PayloadProgress.Refusal(_reached, report) is { } refusal)
+            {
+                return refusal;
+            }
+
+            bool startedNow = _reached < VirtualMachineState.Started;
+            SetStateLocked(new StateBox(next, null));
+            elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
+            if (startedNow)
+            {
+                _watchdog?.Dispose();
+                _watchdog = null;
+            }
+
+            switch (report.Kind)
+            {
+                case PayloadReportKind.Started:
+                    _payloadStartedAfter = elapsed;
+                    var handoff = new StdioHandoff(stdio, _payload);
+                    foreach (CallbackRegistration registration in _callbacks)
+                    {
+                        EnqueueLocked(registration, nameof(IVirtualMachineCallback.OnPayloadStarted), cb => cb.OnPayloadStarted(Cid, handoff.Take()));
+                    }
+
+                    break;
+                case PayloadReportKind.Ready:
+                    _payloadReadyAfter = elapsed;
+                    EnqueueForAllLocked(nameof(IVirtualMachineCallback.OnPayloadReady), cb => cb.OnPayloadReady(Cid));
+                    break;
+                case PayloadReportKind.Finished:
+                    EnqueueForAllLocked(nameof(IVirtualMachineCallback.OnPayloadFinished), cb => cb.OnPayloadFinished(Cid, report.Code));
+                    break;
+                default:
+                    string message = report.Message ?? string.Empty;
+                    EnqueueForAllLocked(nameof(IVirtualMachineCallback.OnError), cb => cb.OnError(Cid, report.Code, message));
+                    break;
+            }
         }
+
+        PayloadLog.PayloadStateChanged(_logger, Cid, report.ToString(), next, elapsed);
+        if (report.Kind == PayloadReportKind.Error)
+        {
+            PayloadLog.PayloadError(_logger, Cid, report.Code, report.Message ?? string.Empty);
+        }
+
+        return null;
     }
 
     /// <summary>Removes a registration (called by its Dispose).</summary>
@@ -371,10 +536,18 @@ internal sealed class VmInstance : IVirtualMachine
         // An exit during the start is only a start failure if the VMM never came up: StartAsync decides, and it does so
         // promptly (its readiness wait ends when the process exits).
         bool cameUp = await _startOutcome.Task.ConfigureAwait(false);
+
+        // What the guest reported just before it went away (finished, then power-off) is still in the channel: read it
+        // first, so its callbacks come before OnDied.
+        if (_payload is not null)
+        {
+            await _payload.DrainAsync(PayloadDrainTimeout).ConfigureAwait(false);
+        }
+
         DeathReason reason;
         lock (_gate)
         {
-            reason = _killRequested ? Core.DeathReason.Killed
+            reason = _killRequested ? _killReason
                 : !cameUp ? Core.DeathReason.StartFailed
                 : exit.Reason;
         }
@@ -447,6 +620,21 @@ internal sealed class VmInstance : IVirtualMachine
 
         _phase = Phase.Dead;
         _state = new StateBox(VirtualMachineState.Dead, reason);
+        _watchdog?.Dispose();
+        _watchdog = null;
+        foreach (StateWaiter waiter in _waiters)
+        {
+            if (IsReachedLocked(waiter.Target))
+            {
+                waiter.Completion.TrySetResult(VirtualMachineState.Dead);
+            }
+            else
+            {
+                waiter.Completion.TrySetException(DiedBefore(waiter.Target));
+            }
+        }
+
+        _waiters.Clear();
         Task delivered = Task.CompletedTask;
         foreach (CallbackRegistration registration in _callbacks)
         {
@@ -462,6 +650,12 @@ internal sealed class VmInstance : IVirtualMachine
         try
         {
             await delivered.ConfigureAwait(false);
+            if (_payload is not null)
+            {
+                // After OnDied (and so after OnPayloadStarted): a stdio stream no callback took is closed here.
+                await _payload.DisposeAsync().ConfigureAwait(false);
+            }
+
             Directory.Delete(TemporaryDirectory, recursive: true);
         }
         catch (DirectoryNotFoundException)
@@ -492,6 +686,88 @@ internal sealed class VmInstance : IVirtualMachine
     private InvalidOperationException KilledWhileStarting(Exception? inner) =>
         new($"VM with CID {Cid} was killed while it was starting; it is dead.", inner);
 
+    private void EnqueueForAllLocked(string name, Action<IVirtualMachineCallback> call)
+    {
+        foreach (CallbackRegistration registration in _callbacks)
+        {
+            EnqueueLocked(registration, name, call);
+        }
+    }
+
+    /// <summary>Sets the state and completes the waiters it satisfies (their continuations run asynchronously).</summary>
+    private void SetStateLocked(StateBox state)
+    {
+        _state = state;
+        _reached = state.State;
+        for (int i = _waiters.Count - 1; i >= 0; i--)
+        {
+            StateWaiter waiter = _waiters[i];
+            if (IsReachedLocked(waiter.Target))
+            {
+                waiter.Completion.TrySetResult(state.State);
+                _waiters.RemoveAt(i);
+            }
+        }
+    }
+
+    private bool IsReachedLocked(VirtualMachineState target) =>
+        target == VirtualMachineState.Dead ? _phase == Phase.Dead : _reached >= target;
+
+    private VirtualMachineDiedException DiedBefore(VirtualMachineState target) =>
+        new(Cid, _state.Reason ?? Core.DeathReason.Unknown, target, _reached);
+
+    private void CancelWaiter(StateWaiter waiter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _waiters.Remove(waiter);
+        }
+
+        waiter.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    /// <summary>Arms the payload watchdog once the VMM is up (only for VMs with a payload channel and a finite timeout).</summary>
+    private void StartWatchdogLocked()
+    {
+        if (_payload is null || _payloadStartTimeout == Timeout.InfiniteTimeSpan || _reached >= VirtualMachineState.Started)
+        {
+            return;
+        }
+
+        _watchdog = new Timer(static state => ((VmInstance)state!).OnPayloadStartTimeout(), this, _payloadStartTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The payload did not report that it started in time: kill the VM, reported as <see cref="DeathReason.Hangup"/>.</summary>
+    private void OnPayloadStartTimeout()
+    {
+        IVmmProcess? process;
+        lock (_gate)
+        {
+            if (_phase != Phase.Running || _reached >= VirtualMachineState.Started || _killRequested)
+            {
+                return;
+            }
+
+            _hungUp = true;
+            _killRequested = true;
+            _killReason = Core.DeathReason.Hangup;
+            process = _process;
+        }
+
+        PayloadLog.PayloadHangup(_logger, Cid, _payloadStartTimeout);
+        Log.Killing(_logger, Cid);
+        try
+        {
+            process?.Kill();
+        }
+#pragma warning disable CA1031 // A timer callback must never throw (it would end the process); the monitor still sees the exit.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            PayloadLog.HangupKillFailed(_logger, Cid, e);
+        }
+    }
+
     private Task EnqueueLocked(CallbackRegistration registration, string name, Action<IVirtualMachineCallback> call) =>
         _dispatcher.Enqueue(name, () =>
         {
@@ -500,6 +776,31 @@ internal sealed class VmInstance : IVirtualMachine
                 call(registration.Callback);
             }
         });
+
+    /// <summary>One <see cref="WaitForStateAsync"/> call waiting for its state.</summary>
+    private sealed class StateWaiter(VirtualMachineState target)
+    {
+        public VirtualMachineState Target { get; } = target;
+
+        public TaskCompletionSource<VirtualMachineState> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The stdio stream of one <c>started</c> report: the first delivery that asks gets it, later ones get null.</summary>
+    private sealed class StdioHandoff(Stream? stream, PayloadHost? host)
+    {
+        private Stream? _stream = stream;
+
+        public Stream? Take()
+        {
+            Stream? taken = Interlocked.Exchange(ref _stream, null);
+            if (taken is not null)
+            {
+                host?.MarkStdioDelivered();
+            }
+
+            return taken;
+        }
+    }
 
     /// <summary>The public state and death reason, swapped as one immutable object so readers never tear.</summary>
     private sealed record StateBox(VirtualMachineState State, DeathReason? Reason)

@@ -84,6 +84,9 @@ internal static class QemuCommandLine
             args.AddRange(["-device", $"vhost-vsock-device,guest-cid={request.Cid.ToString(CultureInfo.InvariantCulture)}"]);
         }
 
+        // Payload channel (docs/payload-protocol.md): named virtio-serial ports wired to the host's sockets.
+        args.AddRange(Payload.PayloadVmmArguments.Qemu(config.PayloadChannel, request.TemporaryDirectory));
+
         return args;
     }
 

@@ -58,6 +58,13 @@ internal sealed partial class QemuRunner : VmmRunner
             throw new VirtualMachineConfigException(nameof(config.Protected), "protected VMs need crosvm with pKVM; QEMU cannot run them.");
         }
 
+        if (config.PayloadChannel is { Transport: PayloadTransport.Vsock } && !VhostVsockAvailable())
+        {
+            throw new VirtualMachineConfigException(
+                "PayloadChannel.Transport",
+                $"the vsock transport needs {VhostVsockDevice} on the host (sudo modprobe vhost_vsock); without it QEMU gives the guest no vsock device. Use PayloadTransport.Serial.");
+        }
+
         for (int i = 0; i < config.Disks.Count; i++)
         {
             if (config.Disks[i].Partitions.FirstOrDefault(p => p.Writable) is { } writable)

@@ -27,7 +27,7 @@ internal abstract class VmmRunner : IVmmRunner
     /// <inheritdoc/>
     public void CheckSocketPaths(string longestVmFolder)
     {
-        foreach (string name in SocketNames)
+        foreach (string name in SocketNames.Concat(Payload.PayloadSockets.Names))
         {
             string path = Path.Combine(longestVmFolder, name);
             if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathLength)

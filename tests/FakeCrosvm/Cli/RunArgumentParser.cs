@@ -218,7 +218,9 @@ internal sealed class RunArgumentParser
         Input: values.GetString("input"),
         Console: values.GetBool("console") ?? false,
         Earlycon: values.GetBool("earlycon") ?? false,
-        Stdin: values.GetBool("stdin") ?? false);
+        Stdin: values.GetBool("stdin") ?? false,
+        InputUnixStream: values.GetBool("input-unix-stream") ?? false,
+        Name: values.GetString("name"));
 
     private static DiskOption ToDisk(string option, KeyValueSet values)
     {

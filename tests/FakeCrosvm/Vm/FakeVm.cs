@@ -56,6 +56,7 @@ internal sealed class FakeVm
         }
 
         new ConsoleOutput(_plan.Consoles, _scenario.ConsoleLines, _scenario.ConsoleBytes).Start();
+        PlayVirtioConsoles();
 
         Task stop = server?.StopRequested ?? Task.Delay(Timeout.Infinite);
         bool stopped = stop.Wait(_scenario.RunMs ?? Timeout.Infinite);
@@ -73,6 +74,54 @@ internal sealed class FakeVm
         }
 
         return ExitCodes.ForVmOutcome(_scenario.Exit, _plan.Options.ExtendedStatus);
+    }
+
+    /// <summary>The guest's side of the unix-stream virtio consoles: scripted writes (in order), then echo threads.</summary>
+    private void PlayVirtioConsoles()
+    {
+        foreach ((long num, byte[] bytes) in _scenario.VirtioConsoleWrites)
+        {
+            try
+            {
+                VirtioConsole(num).Socket.Send(bytes);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // The host closed its end: a real guest's writes would go nowhere as well.
+            }
+        }
+
+        foreach (long num in _scenario.VirtioConsoleEchoes)
+        {
+            SerialStream port = VirtioConsole(num);
+            if (!port.Port.InputUnixStream)
+            {
+                throw new CommandFailedException($"fake-crosvm: vconsole_echo={num} needs input-unix-stream on that port");
+            }
+
+            var thread = new Thread(() => Echo(port)) { IsBackground = true, Name = $"vconsole-echo-{num}" };
+            thread.Start();
+        }
+    }
+
+    private SerialStream VirtioConsole(long num) =>
+        _plan.SerialStreams.FirstOrDefault(s => s.Port.IsVirtioConsole && s.Port.Num == num)
+        ?? throw new CommandFailedException($"fake-crosvm: the scenario uses virtio-console num {num}, which is not a unix-stream port");
+
+    private static void Echo(SerialStream port)
+    {
+        byte[] buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = port.Socket.Receive(buffer)) > 0)
+            {
+                port.Socket.Send(buffer.AsSpan(0, read));
+            }
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>crosvm has no handler for these signals: die at once by the signal, without any cleanup.</summary>

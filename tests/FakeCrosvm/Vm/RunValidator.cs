@@ -47,20 +47,27 @@ internal static class RunValidator
         CreateSerialFiles(ports);
 
         var disks = new List<FileStream>();
+        var streams = new List<SerialStream>();
         try
         {
             foreach (DiskOption disk in options.Disks)
             {
                 disks.Add(OpenDisk(disk));
             }
+
+            foreach (SerialOption port in ports.Where(p => p.Type == "unix-stream"))
+            {
+                streams.Add(SerialStream.Connect(port));
+            }
         }
         catch
         {
             disks.ForEach(d => d.Dispose());
+            streams.ForEach(s => s.Dispose());
             throw;
         }
 
-        return new VmPlan(options, socketPath, commandLine, ConsoleTargets(ports), disks);
+        return new VmPlan(options, socketPath, commandLine, ConsoleTargets(ports), disks, streams);
     }
 
     /// <summary>The ports after crosvm's defaulting: without any console port and without COM1, COM1 is stdout+console+stdin.</summary>
@@ -94,6 +101,16 @@ internal static class RunValidator
             if (port.Stdin && port.Input is not null)
             {
                 throw new CommandFailedException("serial 'stdin' and 'input' cannot be combined");
+            }
+
+            if (port.InputUnixStream && port.Input is not null)
+            {
+                throw new CommandFailedException("Invalid serial config specified: input-unix-stream can't be passed when input is specified");
+            }
+
+            if (port.InputUnixStream && port.Type != "unix-stream")
+            {
+                throw new CommandFailedException("Invalid serial config specified: input-unix-stream must be used with type=unix-stream");
             }
         }
 

@@ -42,6 +42,12 @@ internal sealed class Scenario
 
     public string? ChildPidFile { get; private set; }
 
+    /// <summary>Bytes written, in order, to a virtio-console unix-stream port once the VM runs: (num, bytes).</summary>
+    public List<(long Num, byte[] Bytes)> VirtioConsoleWrites { get; } = [];
+
+    /// <summary>Virtio-console ports (by num) whose input is echoed back as output.</summary>
+    public List<long> VirtioConsoleEchoes { get; } = [];
+
     /// <summary>Parses the lines after the marker. Blank lines and lines starting with <c>#</c> are ignored.</summary>
     /// <exception cref="CommandFailedException">A line is malformed or has an unknown key.</exception>
     public static Scenario Parse(IEnumerable<string> lines)
@@ -86,6 +92,8 @@ internal sealed class Scenario
             case "pid_file": PidFile = value; break;
             case "spawn_child": SpawnChild = Bool(key, value); break;
             case "child_pid_file": ChildPidFile = value; break;
+            case "vconsole_write": VirtioConsoleWrites.Add(PortBytes(key, value)); break;
+            case "vconsole_echo": VirtioConsoleEchoes.Add(Long(key, value)); break;
             default: throw new CommandFailedException($"fake-crosvm: unknown scenario key '{key}'");
         }
     }
@@ -99,6 +107,24 @@ internal sealed class Scenario
         long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long result) && result >= 0
             ? result
             : throw new CommandFailedException($"fake-crosvm: scenario key '{key}' needs a non-negative integer, got '{value}'");
+
+    /// <summary><c>NUM:HEX</c>, e.g. <c>1:0100</c>.</summary>
+    private static (long, byte[]) PortBytes(string key, string value)
+    {
+        int colon = value.IndexOf(':', StringComparison.Ordinal);
+        try
+        {
+            if (colon > 0)
+            {
+                return (Long(key, value[..colon]), Convert.FromHexString(value[(colon + 1)..]));
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw new CommandFailedException($"fake-crosvm: scenario key '{key}' needs NUM:HEX, got '{value}'");
+    }
 
     private static bool Bool(string key, string value) => value switch
     {

@@ -9,7 +9,9 @@ internal sealed record SerialOption(
     string? Input,
     bool Console,
     bool Earlycon,
-    bool Stdin)
+    bool Stdin,
+    bool InputUnixStream = false,
+    string? Name = null)
 {
     public bool IsVirtioConsole => Hardware is "virtio-console" or "legacy-virtio-console";
 

@@ -3,13 +3,20 @@ namespace FakeCrosvm.Vm;
 /// <summary>A validated run: the options, where things go, and the disk images held open (and locked).</summary>
 internal sealed class VmPlan : IDisposable
 {
-    public VmPlan(RunOptions options, string? socketPath, string commandLine, IReadOnlyList<ConsoleTarget> consoles, IReadOnlyList<FileStream> disks)
+    public VmPlan(
+        RunOptions options,
+        string? socketPath,
+        string commandLine,
+        IReadOnlyList<ConsoleTarget> consoles,
+        IReadOnlyList<FileStream> disks,
+        IReadOnlyList<SerialStream> serialStreams)
     {
         Options = options;
         SocketPath = socketPath;
         CommandLine = commandLine;
         Consoles = consoles;
         Disks = disks;
+        SerialStreams = serialStreams;
     }
 
     public RunOptions Options { get; }
@@ -24,11 +31,19 @@ internal sealed class VmPlan : IDisposable
 
     public IReadOnlyList<FileStream> Disks { get; }
 
+    /// <summary>The connected <c>type=unix-stream</c> ports (crosvm connects them once, when it creates the devices).</summary>
+    public IReadOnlyList<SerialStream> SerialStreams { get; }
+
     public void Dispose()
     {
         foreach (FileStream disk in Disks)
         {
             disk.Dispose();
+        }
+
+        foreach (SerialStream stream in SerialStreams)
+        {
+            stream.Dispose();
         }
     }
 }

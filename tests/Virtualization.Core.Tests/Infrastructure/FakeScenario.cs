@@ -37,6 +37,12 @@ internal sealed record FakeScenario
 
     public bool SpawnChild { get; init; }
 
+    /// <summary>Bytes the fake guest writes to its unix-stream virtio-console ports once it runs, in order: (num, bytes).</summary>
+    public IReadOnlyList<(int Num, byte[] Bytes)> VirtioConsoleWrites { get; init; } = [];
+
+    /// <summary>Virtio-console ports (by num) whose input the fake guest echoes back.</summary>
+    public IReadOnlyList<int> VirtioConsoleEchoes { get; init; } = [];
+
     /// <summary>Writes the scenario as a kernel file at <paramref name="path"/> and returns the path.</summary>
     public string WriteKernel(string path)
     {
@@ -73,6 +79,16 @@ internal sealed record FakeScenario
         if (PidFile is not null)
         {
             text.Append("pid_file=").Append(PidFile).Append('\n');
+        }
+
+        foreach ((int num, byte[] bytes) in VirtioConsoleWrites)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"vconsole_write={num}:{Convert.ToHexString(bytes)}\n");
+        }
+
+        foreach (int num in VirtioConsoleEchoes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"vconsole_echo={num}\n");
         }
 
         File.WriteAllText(path, text.ToString());

@@ -1,0 +1,42 @@
+using Virtualization.Core.Payload;
+
+namespace Virtualization.Core.Tests.Payload;
+
+/// <summary>Byte sequences for channel tests.</summary>
+internal static class PayloadTestStreams
+{
+    public static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
+
+    public static byte[] ControlHello => PayloadWire.Hello(PayloadChannelKind.Control);
+
+    /// <summary>A stream that fails every read with <paramref name="exception"/>.</summary>
+    public static Stream Failing(Exception exception) => new FailingStream(exception);
+
+    private sealed class FailingStream(Exception exception) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw exception;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException<int>(exception);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
