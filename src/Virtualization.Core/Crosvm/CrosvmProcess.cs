@@ -41,6 +41,13 @@ internal sealed class CrosvmProcess : VmmProcess
         ValueTask.FromResult(File.Exists(_controlSocket));
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// With <c>--extended-status</c>, 0 (stop), 32 (reboot), 33 (crash), 34 (guest panic) and 36 (watchdog) are the
+    /// states of a run loop that ran; a failed start exits 1, and rejected arguments 35 (crosvm.md §3).
+    /// </remarks>
+    protected override bool ExitCodeShowsTheVmRan(int exitCode) => exitCode is 0 or 32 or 33 or 34 or 36;
+
+    /// <inheritdoc/>
     protected override ValueTask<DeathReason> ToDeathReasonAsync(int exitCode) =>
         ValueTask.FromResult(CrosvmExitStatus.ToDeathReason(exitCode));
 }

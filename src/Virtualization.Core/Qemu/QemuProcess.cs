@@ -82,6 +82,10 @@ internal sealed class QemuProcess : VmmProcess
     }
 
     /// <inheritdoc/>
+    /// <remarks>QEMU exits 0 only after its guest ran and shut down (or QMP <c>quit</c>); every start failure is 1.</remarks>
+    protected override bool ExitCodeShowsTheVmRan(int exitCode) => exitCode == 0;
+
+    /// <inheritdoc/>
     protected override async ValueTask<DeathReason> ToDeathReasonAsync(int exitCode)
     {
         string? reason = null;

@@ -32,8 +32,21 @@ internal abstract class VmmProcess : IVmmProcess
     protected string Name { get; }
 
     /// <inheritdoc/>
-    public Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
-        ReadinessProbe.WaitAsync(IsUpAsync, Child.ProcessExited, DescribeEarlyExitAsync, cancellationToken);
+    /// <remarks>
+    /// A VMM that ran and exited before the first probe (crosvm removes its control socket on a clean exit) did come
+    /// up: when the probe never succeeded, an exit code that only a VM that ran can produce
+    /// (<see cref="ExitCodeShowsTheVmRan"/>) still counts as up, so the death carries the VMM's own reason.
+    /// </remarks>
+    public async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReadinessProbe.WaitAsync(IsUpAsync, Child.ProcessExited, DescribeEarlyExitAsync, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VirtualMachineStartException e) when (e.ExitCode is { } code && ExitCodeShowsTheVmRan(code))
+        {
+        }
+    }
 
     /// <inheritdoc/>
     public abstract Task RequestStopAsync(CancellationToken cancellationToken);
@@ -43,6 +56,9 @@ internal abstract class VmmProcess : IVmmProcess
 
     /// <summary>One readiness check: true once the VMM's control channel works.</summary>
     protected abstract ValueTask<bool> IsUpAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="exitCode"/> can only come from a VMM whose VM ran (not from a failed start).</summary>
+    protected abstract bool ExitCodeShowsTheVmRan(int exitCode);
 
     /// <summary>What the exit code (and anything else the VMM said) means for the VM.</summary>
     protected abstract ValueTask<DeathReason> ToDeathReasonAsync(int exitCode);
