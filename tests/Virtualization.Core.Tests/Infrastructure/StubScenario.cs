@@ -28,6 +28,9 @@ internal sealed record StubScenario
 
     public long? ConsoleBytes { get; init; }
 
+    /// <summary>Writes the console in a loop until killed or told to exit (see stub-vmm.c).</summary>
+    public bool ConsoleLoop { get; init; }
+
     public int? StderrLines { get; init; }
 
     public bool QmpSilent { get; init; }
@@ -55,6 +58,7 @@ internal sealed record StubScenario
         Add("ignore_term", IgnoreTerm);
         Add("fork_child", ForkChild);
         Add("console_bytes", ConsoleBytes);
+        Add("console_loop", ConsoleLoop);
         Add("stderr_lines", StderrLines);
         Add("qmp_silent", QmpSilent);
         File.WriteAllText(path, text.ToString());
