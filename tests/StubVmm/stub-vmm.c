@@ -16,6 +16,8 @@
  *                      line per millisecond; a full pipe blocks it like a vCPU, the control socket is still served)
  *   stderr_lines=N     write N lines to stderr after coming up
  *   qmp_silent=1       (QEMU mode) accept QMP connections and never greet
+ *   listen_delay_ms=N  create the control socket file N ms before accepting connections on it (by default the file
+ *                      appears only once it accepts them)
  *
  *   stub-vmm stop SOCKET   the control client (crosvm's `stop` subcommand): asks a running stub to exit 0.
  *
@@ -166,10 +168,22 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The socket appears already listening (bound under a temporary name, then renamed), so a client that sees the
+     * file can connect; listen_delay_ms=N instead binds in place and listens N ms later, like a VMM whose socket file
+     * exists a moment before it accepts connections. */
     struct sockaddr_un a;
+    long listen_delay = get(scenario, "listen_delay_ms");
+    char temporary[sizeof a.sun_path];
+    int renamed = listen_delay < 0 && snprintf(temporary, sizeof temporary, "%s.t", socket_path) < (int)sizeof temporary;
     int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listener < 0 || address(socket_path, &a) != 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0
-        || listen(listener, 16) != 0) {
+    if (listener < 0 || address(renamed ? temporary : socket_path, &a) != 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0) {
+        fprintf(stderr, "stub-vmm: cannot bind %s: %s\n", socket_path, strerror(errno));
+        return 1;
+    }
+    if (listen_delay > 0) {
+        sleep_ms(listen_delay);
+    }
+    if (listen(listener, 16) != 0 || (renamed && rename(temporary, socket_path) != 0)) {
         fprintf(stderr, "stub-vmm: cannot listen on %s: %s\n", socket_path, strerror(errno));
         return 1;
     }

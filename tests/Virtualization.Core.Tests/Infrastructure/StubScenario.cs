@@ -35,6 +35,9 @@ internal sealed record StubScenario
 
     public bool QmpSilent { get; init; }
 
+    /// <summary>The control socket file exists this long before it accepts connections (see stub-vmm.c).</summary>
+    public int? ListenDelayMs { get; init; }
+
     /// <summary>Writes the scenario to <paramref name="path"/> and returns the path.</summary>
     public string WriteKernel(string path)
     {
@@ -61,6 +64,7 @@ internal sealed record StubScenario
         Add("console_loop", ConsoleLoop);
         Add("stderr_lines", StderrLines);
         Add("qmp_silent", QmpSilent);
+        Add("listen_delay_ms", ListenDelayMs);
         File.WriteAllText(path, text.ToString());
         return path;
     }
