@@ -42,7 +42,9 @@ internal sealed class LifecycleWorld
             {
                 CrosvmPath = TestPaths.StubVmm,
                 TemporaryDirectory = Folder,
-                CidLockDirectory = Path.Combine(_root, "cids"),
+                // A CID folder of its own: services sharing one can be handed a CID that a dead, undisposed VM of
+                // theirs still occupies (see CidReuseTests).
+                CidLockDirectory = Folder + "-cids",
                 StopGracePeriod = TimeSpan.FromMilliseconds(300),
                 StartTimeout = TimeSpan.FromSeconds(20),
             });
