@@ -74,7 +74,7 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         {
             CrosvmPath = TestPaths.StubVmm,
             TemporaryDirectory = Path.Combine(root, "vms"),
-            CidLockDirectory = Path.Combine(root, "cids"),
+            CidNamespace = "soak-" + Guid.NewGuid().ToString("N"),
             StopGracePeriod = TimeSpan.FromMilliseconds(200),
             StartTimeout = TimeSpan.FromSeconds(2),
         };

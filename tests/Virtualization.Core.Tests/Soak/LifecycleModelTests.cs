@@ -224,6 +224,7 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
     {
         private readonly string _root = Directory.CreateTempSubdirectory("vcm-").FullName;
         private readonly ConcurrentBag<LifecycleWorld> _worlds = [];
+        private readonly string _cidNamespace = "model-" + Guid.NewGuid().ToString("N");
 
         public string? Seed { get; } = Environment.GetEnvironmentVariable("VCORE_MODEL_SEED") is { Length: > 0 } seed ? seed : null;
 
@@ -235,7 +236,7 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
             {
                 ModelBehaviour[] behaviours = [.. b.Select(x => (ModelBehaviour)x)];
                 bool[] created = [.. c.Select(x => x != 0)]; // Most slots start with a VM created, so operations reach it.
-                return (new LifecycleWorld(_root, behaviours, created, parallel, _worlds), new LifecycleModel(behaviours, created, parallel));
+                return (new LifecycleWorld(_root, _cidNamespace, behaviours, created, parallel, _worlds), new LifecycleModel(behaviours, created, parallel));
             });
 
         /// <summary>Settles the worlds CsCheck left (it does not settle one whose run it abandoned), then checks nothing is left.</summary>

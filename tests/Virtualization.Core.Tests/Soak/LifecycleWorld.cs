@@ -28,7 +28,7 @@ internal sealed class LifecycleWorld
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly ConcurrentDictionary<int, int[]> _lastSeen = new(); // By thread: reads must not go backward.
 
-    public LifecycleWorld(string root, ModelBehaviour[] behaviours, bool[] created, bool parallel, ConcurrentBag<LifecycleWorld> all)
+    public LifecycleWorld(string root, string cidNamespace, ModelBehaviour[] behaviours, bool[] created, bool parallel, ConcurrentBag<LifecycleWorld> all)
     {
         _root = root;
         _behaviours = behaviours;
@@ -42,9 +42,9 @@ internal sealed class LifecycleWorld
             {
                 CrosvmPath = TestPaths.StubVmm,
                 TemporaryDirectory = Folder,
-                // A CID folder of its own: services sharing one can be handed a CID that a dead, undisposed VM of
-                // theirs still occupies (see CidReuseTests).
-                CidLockDirectory = Folder + "-cids",
+                // One CID namespace for all the worlds of a test: their services share the CIDs, like processes on a
+                // host (this is how the model test met the bug CidReuseTests pins down).
+                CidNamespace = cidNamespace,
                 StopGracePeriod = TimeSpan.FromMilliseconds(300),
                 StartTimeout = TimeSpan.FromSeconds(20),
             });
