@@ -12,16 +12,24 @@
  *   ignore_term=1      ignore SIGTERM
  *   fork_child=1       fork a child that sleeps forever holding stdin/stdout/stderr
  *   console_bytes=N    write N bytes to stdout after coming up, blocking like a vCPU on a full serial FIFO
+ *   console_loop=1     after coming up, keep writing the console until killed or told to exit (at most one 4 KiB
+ *                      line per millisecond; a full pipe blocks it like a vCPU, the control socket is still served)
  *   stderr_lines=N     write N lines to stderr after coming up
  *   qmp_silent=1       (QEMU mode) accept QMP connections and never greet
+ *   listen_delay_ms=N  create the control socket file N ms before accepting connections on it (by default the file
+ *                      appears only once it accepts them)
  *
  *   stub-vmm stop SOCKET   the control client (crosvm's `stop` subcommand): asks a running stub to exit 0.
+ *
+ * Control socket requests (one per connection): `stop` (exit 0, unless ignore_stop=1), `exit N` (exit with code N at
+ * once, even with ignore_stop=1: a guest powering off or crashing on the test's cue), `signal N` (die by signal N).
  *
  * crosvm mode: `--socket PATH` names the control socket; the kernel is the last argument.
  * QEMU mode: `-qmp unix:PATH,server=on,...` (",," is an escaped comma) names it; the kernel follows `-kernel`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,10 +168,22 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The socket appears already listening (bound under a temporary name, then renamed), so a client that sees the
+     * file can connect; listen_delay_ms=N instead binds in place and listens N ms later, like a VMM whose socket file
+     * exists a moment before it accepts connections. */
     struct sockaddr_un a;
+    long listen_delay = get(scenario, "listen_delay_ms");
+    char temporary[sizeof a.sun_path];
+    int renamed = listen_delay < 0 && snprintf(temporary, sizeof temporary, "%s.t", socket_path) < (int)sizeof temporary;
     int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listener < 0 || address(socket_path, &a) != 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0
-        || listen(listener, 16) != 0) {
+    if (listener < 0 || address(renamed ? temporary : socket_path, &a) != 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0) {
+        fprintf(stderr, "stub-vmm: cannot bind %s: %s\n", socket_path, strerror(errno));
+        return 1;
+    }
+    if (listen_delay > 0) {
+        sleep_ms(listen_delay);
+    }
+    if (listen(listener, 16) != 0 || (renamed && rename(temporary, socket_path) != 0)) {
         fprintf(stderr, "stub-vmm: cannot listen on %s: %s\n", socket_path, strerror(errno));
         return 1;
     }
@@ -196,13 +216,34 @@ int main(int argc, char **argv)
     long deadline = after >= 0 ? now_ms() + after : -1;
     int silent = get(scenario, "qmp_silent") == 1;
     int ignore_stop = get(scenario, "ignore_stop") == 1;
+    int console_loop = get(scenario, "console_loop") == 1;
+    static char line[4096];
+    long written = 0;
+    if (console_loop) {
+        memset(line, 'y', sizeof line);
+        line[sizeof line - 1] = '\n';
+        fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+    }
     for (;;) {
         long wait = deadline < 0 ? -1 : deadline - now_ms();
         if (deadline >= 0 && wait <= 0) {
             finish(code, sig);
         }
-        struct pollfd p = { listener, POLLIN, 0 };
-        if (poll(&p, 1, (int)wait) <= 0) {
+        struct pollfd p[2] = { { listener, POLLIN, 0 }, { 1, POLLOUT, 0 } };
+        if (console_loop && (wait < 0 || wait > 1)) {
+            wait = 1; /* pace the console: at most one line per millisecond */
+        }
+        int ready = poll(p, console_loop ? 2 : 1, (int)wait);
+        if (ready <= 0) {
+            continue;
+        }
+        if (console_loop && (p[1].revents & POLLOUT)) {
+            ssize_t w = write(1, line + written % (long)sizeof line, sizeof line - written % (long)sizeof line);
+            if (w > 0) {
+                written += w;
+            }
+        }
+        if (!(p[0].revents & POLLIN)) {
             continue;
         }
         int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
@@ -215,6 +256,16 @@ int main(int argc, char **argv)
             (void)write(c, "ok\n", 3);
             close(c);
             finish(0, -1);
+        }
+        if (n > 5 && strncmp(request, "exit ", 5) == 0) {
+            (void)write(c, "ok\n", 3);
+            close(c);
+            finish(strtol(request + 5, NULL, 10), -1);
+        }
+        if (n > 7 && strncmp(request, "signal ", 7) == 0) {
+            (void)write(c, "ok\n", 3);
+            close(c);
+            finish(-1, strtol(request + 7, NULL, 10));
         }
         close(c);
     }

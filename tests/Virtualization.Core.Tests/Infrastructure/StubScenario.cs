@@ -28,9 +28,15 @@ internal sealed record StubScenario
 
     public long? ConsoleBytes { get; init; }
 
+    /// <summary>Writes the console in a loop until killed or told to exit (see stub-vmm.c).</summary>
+    public bool ConsoleLoop { get; init; }
+
     public int? StderrLines { get; init; }
 
     public bool QmpSilent { get; init; }
+
+    /// <summary>The control socket file exists this long before it accepts connections (see stub-vmm.c).</summary>
+    public int? ListenDelayMs { get; init; }
 
     /// <summary>Writes the scenario to <paramref name="path"/> and returns the path.</summary>
     public string WriteKernel(string path)
@@ -55,8 +61,10 @@ internal sealed record StubScenario
         Add("ignore_term", IgnoreTerm);
         Add("fork_child", ForkChild);
         Add("console_bytes", ConsoleBytes);
+        Add("console_loop", ConsoleLoop);
         Add("stderr_lines", StderrLines);
         Add("qmp_silent", QmpSilent);
+        Add("listen_delay_ms", ListenDelayMs);
         File.WriteAllText(path, text.ToString());
         return path;
     }
