@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     }
     strcpy(address.sun_path, path);
 
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0); /* like crosvm's control socket */
     if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 1) != 0) {
         perror("stub-vmm: socket/bind/listen");
         return 1;

@@ -79,7 +79,7 @@ static int address(const char *path, struct sockaddr_un *out)
 static int stop(const char *path)
 {
     struct sockaddr_un a;
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0); /* crosvm's control socket is SOCK_SEQPACKET */
     if (fd < 0 || address(path, &a) != 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         fprintf(stderr, "stub-vmm stop: cannot connect to %s: %s\n", path, strerror(errno));
         return 1;
@@ -175,7 +175,8 @@ int main(int argc, char **argv)
     long listen_delay = get(scenario, "listen_delay_ms");
     char temporary[sizeof a.sun_path];
     int renamed = listen_delay < 0 && snprintf(temporary, sizeof temporary, "%s.t", socket_path) < (int)sizeof temporary;
-    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* crosvm's control socket is SOCK_SEQPACKET; QEMU's QMP socket is a stream. */
+    int listener = socket(AF_UNIX, (qmp_path[0] != 0 ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0);
     if (listener < 0 || address(renamed ? temporary : socket_path, &a) != 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0) {
         fprintf(stderr, "stub-vmm: cannot bind %s: %s\n", socket_path, strerror(errno));
         return 1;

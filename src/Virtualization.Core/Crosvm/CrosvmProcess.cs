@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Medallion.Shell;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Lifecycle;
@@ -37,8 +38,29 @@ internal sealed class CrosvmProcess : VmmProcess
     }
 
     /// <inheritdoc/>
-    protected override ValueTask<bool> IsUpAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(File.Exists(_controlSocket));
+    /// <remarks>
+    /// Up when the control socket (AF_UNIX SOCK_SEQPACKET) accepts a connection, not merely when its file exists: the file
+    /// appears at bind, before listen, and a stop request in between would be refused. The probe connection is closed at
+    /// once; crosvm drops a control connection that closes without a request.
+    /// </remarks>
+    protected override async ValueTask<bool> IsUpAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_controlSocket))
+        {
+            return false;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        try
+        {
+            await probe.ConnectAsync(new UnixDomainSocketEndPoint(_controlSocket), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false; // Not listening yet (ECONNREFUSED), or gone (ENOENT).
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>

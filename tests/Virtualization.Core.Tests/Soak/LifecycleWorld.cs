@@ -248,7 +248,7 @@ internal sealed class LifecycleWorld
     {
         try
         {
-            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            using var client = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
             client.Connect(new UnixDomainSocketEndPoint(socket));
             client.Send(Encoding.ASCII.GetBytes(request));
             var reply = new byte[8];

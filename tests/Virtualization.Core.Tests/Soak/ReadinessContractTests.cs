@@ -5,17 +5,13 @@ namespace Virtualization.Core.Tests.Soak;
 
 /// <summary>
 /// Found by the model test: IVirtualMachine.StartAsync is documented to return "once it is up (its control socket
-/// answers)", but the crosvm probe only checks that the socket file exists. A VMM binds the socket (the file appears)
-/// before it listens, so in that window StartAsync has returned and the socket refuses connections: a StopAsync right
-/// after StartAsync then cannot ask for a graceful stop and kills the VM after the grace period.
+/// answers)", but the crosvm probe used to check only that the socket file exists. A VMM binds the socket (the file
+/// appears) before it listens; in that window a StopAsync right after StartAsync could not ask for a graceful stop and
+/// killed the VM after the grace period. The probe now connects.
 /// </summary>
 public sealed class ReadinessContractTests
 {
-    private const string Bug =
-        "bug: crosvm readiness is File.Exists(control socket), not 'the control socket answers' as IVirtualMachine.StartAsync documents; "
-        + "a stop right after the start is refused and the VM is killed (see docs/reliability-soak.md)";
-
-    [Fact(Timeout = 60_000, Skip = Bug)]
+    [Fact(Timeout = 60_000)]
     public async Task StartAsync_ReturnsOnlyOnceTheControlSocketAcceptsConnections()
     {
         await using var h = new TestHarness(o => o with { CrosvmPath = TestPaths.StubVmm });
@@ -26,12 +22,12 @@ public sealed class ReadinessContractTests
         h.TrackPid(vm);
 
         string socket = Path.Combine(h.Service.DebugListVms().Single().TemporaryDirectory, "crosvm.sock");
-        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var client = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         Action connect = () => client.Connect(new UnixDomainSocketEndPoint(socket));
         connect.Should().NotThrow("StartAsync returns once the VMM is up, i.e. its control socket answers");
     }
 
-    [Fact(Timeout = 60_000, Skip = Bug)]
+    [Fact(Timeout = 60_000)]
     public async Task StopAsync_RightAfterStartAsync_StopsGracefully()
     {
         await using var h = new TestHarness(o => o with { CrosvmPath = TestPaths.StubVmm, StopGracePeriod = TimeSpan.FromSeconds(5) });

@@ -98,7 +98,23 @@ internal sealed record SoakPlan(
     SoakEnding Ending)
 {
     private static readonly int[] s_exitCodes = [0, 0, 1, 2, 32, 33, 34, 35, 36, 77, 255];
+
+    /// <summary>
+    /// Exit codes only a crosvm whose VM ran produces (stop, reboot, crash, panic, watchdog): the library takes them as
+    /// proof that the VM came up even when it never saw the control socket answer.
+    /// </summary>
+    public static readonly int[] RanExitCodes = [0, 32, 33, 34, 36];
+
+    /// <summary>Exit codes of a start that failed (error, InvalidArgs, anything else), never a code of <see cref="RanExitCodes"/>.</summary>
+    private static readonly int[] s_failCodes = [1, 2, 35, 77, 255];
     private static readonly int[] s_signals = [6, 7, 9, 11, 15];
+
+    /// <summary>
+    /// The VMM exits by itself soon after coming up with a code that does not prove it ran: if it is gone before the
+    /// probe's connection, the library cannot tell it from a failed start, and either outcome is correct.
+    /// </summary>
+    public bool MayLookLikeAFailedStart =>
+        Behaviour is VmmBehaviour.ExitsByItself or VmmBehaviour.DiesBySignal && !(Behaviour == VmmBehaviour.ExitsByItself && RanExitCodes.Contains(ExitCode));
 
     /// <summary>The VMM ends by itself (or never comes up) without anyone killing it.</summary>
     public bool EndsByItself => Behaviour is not VmmBehaviour.RunsUntilStopped;
@@ -129,7 +145,12 @@ internal sealed record SoakPlan(
         return new SoakPlan(
             index,
             behaviour,
-            ExitCode: s_exitCodes[r.Next(s_exitCodes.Length)],
+            ExitCode: behaviour switch
+            {
+                VmmBehaviour.FailsAtStart => s_failCodes[r.Next(s_failCodes.Length)],
+                VmmBehaviour.ComesUpAndExitsAtOnce => RanExitCodes[r.Next(RanExitCodes.Length)],
+                _ => s_exitCodes[r.Next(s_exitCodes.Length)],
+            },
             Signal: s_signals[r.Next(s_signals.Length)],
             ExitAfterMs: r.Next(0, 30),
             StartupMs: r.Next(4) == 0 ? r.Next(1, 40) : 0,
