@@ -1,32 +1,12 @@
 namespace Virtualization.Core.Tests.Infrastructure;
 
 /// <summary>A console sink whose first write never completes (a consumer that stopped reading), or throws.</summary>
-internal sealed class StalledStream(bool throwOnWrite = false) : Stream
+internal sealed class StalledStream(bool throwOnWrite = false) : WriteOnlyStream
 {
     private readonly TaskCompletionSource _firstWrite = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when the library first tried to write.</summary>
     public Task FirstWrite => _firstWrite.Task;
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 

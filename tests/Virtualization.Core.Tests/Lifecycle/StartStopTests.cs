@@ -362,31 +362,11 @@ public sealed class StartStopTests
     }
 
     /// <summary>A console sink that fails.</summary>
-    private sealed class ThrowingStream : Stream
+    private sealed class ThrowingStream : WriteOnlyStream
     {
         private int _writes;
 
         public int Writes => _writes;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count)
         {

@@ -83,7 +83,7 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         try
         {
             // Bring up the process-wide parts (I/O listener, pidfd watcher, thread pool) before counting.
-            await ForEachInFlightAsync(64, InFlight, async _ =>
+            await Infrastructure.InFlight.ForEachAsync(64, InFlight, async _ =>
             {
                 IVirtualMachine vm = await service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = soak.Kernel(new StubScenario()) }, new CountingStream());
                 await vm.StartAsync();
@@ -98,7 +98,7 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
             using var sampling = new CancellationTokenSource();
             Task sampler = SampleHelperPidsAsync(service, sampling.Token);
             var clock = Stopwatch.StartNew();
-            await ForEachInFlightAsync(lifecycles, InFlight, i => RunLifecycleAsync(soak, SoakPlan.Draw(_seed, i)));
+            await Infrastructure.InFlight.ForEachAsync(lifecycles, InFlight, i => RunLifecycleAsync(soak, SoakPlan.Draw(_seed, i)));
             TimeSpan lifecyclesTook = clock.Elapsed;
 
             // VMs left running go down with the service, which must stop them all and wait for them.
@@ -148,7 +148,6 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         GC.Collect();
     }
 
-
     private static Stream? CreateSink(ConsoleSink sink) => sink switch
     {
         ConsoleSink.Reads => new CountingStream(),
@@ -178,19 +177,6 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         {
             return e;
         }
-    }
-
-    private static async Task ForEachInFlightAsync(int count, int inFlight, Func<int, Task> body)
-    {
-        int next = -1;
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count)
-            {
-                await body(i);
-            }
-        }));
     }
 
     private static void Count(ConcurrentDictionary<string, int> table, string key) => table.AddOrUpdate(key, 1, (_, v) => v + 1);

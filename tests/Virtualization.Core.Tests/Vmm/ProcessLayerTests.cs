@@ -33,7 +33,7 @@ public sealed class ProcessLayerTests
         var random = new Random(8);
         int[] plan = [.. Enumerable.Range(0, 1000).Select(_ => random.Next(5))];
         int[] delays = [.. Enumerable.Range(0, 1000).Select(_ => random.Next(0, 4))];
-        await ForEachInFlightAsync(1000, 16, async i =>
+        await InFlight.ForEachAsync(1000, 16, async i =>
         {
             StubScenario scenario = plan[i] == 0 ? new StubScenario { FailAtStart = 1 } : new StubScenario { NoSocket = true };
             IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, scenario) });
@@ -222,7 +222,7 @@ public sealed class ProcessLayerTests
     {
         await using var h = StubHarness();
         string kernel = Kernel(h, new StubScenario { SocketThenExit = true, ExitCode = exitCode });
-        await ForEachInFlightAsync(100, 16, async _ =>
+        await InFlight.ForEachAsync(100, 16, async _ =>
         {
             IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = kernel });
             var callback = new RecordingCallback();
@@ -273,7 +273,7 @@ public sealed class ProcessLayerTests
         await using var h = StubHarness();
         var random = new Random(2024);
         var cases = Enumerable.Range(0, 300).Select(_ => (Action: random.Next(6), Delay: random.Next(0, 6), Behaviour: random.Next(5))).ToArray();
-        await ForEachInFlightAsync(cases.Length, 16, async i =>
+        await InFlight.ForEachAsync(cases.Length, 16, async i =>
         {
             (int action, int delay, int behaviour) = cases[i];
             StubScenario scenario = behaviour switch
@@ -320,7 +320,7 @@ public sealed class ProcessLayerTests
     /// <summary>Brings up the process-wide parts (helper listener, pidfd watcher, thread pool) before counting.</summary>
     private static async Task WarmUpAsync(TestHarness h)
     {
-        await ForEachInFlightAsync(32, 16, async _ =>
+        await InFlight.ForEachAsync(32, 16, async _ =>
         {
             IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario()) });
             await vm.StartAsync();
@@ -352,18 +352,5 @@ public sealed class ProcessLayerTests
         {
             return e;
         }
-    }
-
-    private static async Task ForEachInFlightAsync(int count, int inFlight, Func<int, Task> body)
-    {
-        int next = -1;
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count)
-            {
-                await body(i);
-            }
-        }));
     }
 }
