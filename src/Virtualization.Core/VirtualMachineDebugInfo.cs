@@ -4,7 +4,11 @@ namespace Virtualization.Core;
 /// <param name="Cid">The VM's vsock context id.</param>
 /// <param name="State">Its state when the snapshot was taken.</param>
 /// <param name="TemporaryDirectory">Its private temporary folder (deleted once it is dead).</param>
-/// <param name="ProcessId">The VMM's process id while it runs, else <see langword="null"/>.</param>
+/// <param name="ProcessId">
+/// While the VM runs, the pid of its VMM's supervisor (<c>vcore-exec</c>, which leads the session holding the VMM and
+/// everything it started, and lives exactly as long as the VMM), else <see langword="null"/>. For diagnostics only: never
+/// signal it yourself (use <see cref="IVirtualMachine.Kill"/>).
+/// </param>
 /// <param name="CreatedAt">When the VM was created.</param>
 public sealed record VirtualMachineDebugInfo(
     int Cid,
