@@ -54,7 +54,7 @@ public sealed class PayloadFakeVmmTests
         recorder.Events.Should().Equal("payload-started", "payload-ready", "payload-finished:3", "died:Shutdown");
         recorder.StatesSeen.Should().BeInAscendingOrder("the state never moves backward");
         var instance = (VmInstance)vm;
-        instance.PayloadStartedAfter.Should().NotBeNull();
+        instance.PayloadStartedAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.Zero, "Started was reached, so its time is recorded");
         instance.PayloadReadyAfter.Should().BeGreaterThanOrEqualTo(instance.PayloadStartedAfter!.Value);
     }
 
@@ -188,7 +188,7 @@ public sealed class PayloadFakeVmmTests
 
         Stream? stream = await first.Started;
         (await second.Started).Should().BeNull();
-        stream.Should().NotBeNull();
+        stream.Should().Match<Stream>(s => s.CanRead && s.CanWrite, "the first active registration owns the payload's stdio, both ways");
         await using (stream)
         {
             await stream!.WriteAsync("ping\n"u8.ToArray());

@@ -77,21 +77,15 @@ public sealed class QemuOptionEscapingTests
                 psi.ArgumentList.Add(arg);
             }
 
-            using var watcher = new FileSystemWatcher(folder, QemuCommandLine.QmpSocketName) { EnableRaisingEvents = true };
-            var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            watcher.Created += (_, _) => created.TrySetResult();
             using var process = Process.Start(psi)!;
             Task<string> stderr = process.StandardError.ReadToEndAsync();
             try
             {
-                if (File.Exists(socketPath))
-                {
-                    created.TrySetResult();
-                }
-
-                Task exited = process.WaitForExitAsync();
-                Task first = await Task.WhenAny(created.Task, exited);
-                first.Should().BeSameAs(created.Task, "QEMU must accept the -qmp argument and create the socket; it exited: {0}", exited.IsCompleted ? await stderr : string.Empty);
+                // No FileSystemWatcher (an inotify instance): look at the folder until the socket appears or QEMU exits.
+                (await ProcessProbe.WaitUntilAsync(() => File.Exists(socketPath) || process.HasExited, TimeSpan.FromSeconds(30)))
+                    .Should().BeTrue("QEMU either creates its socket or exits");
+                File.Exists(socketPath).Should().BeTrue(
+                    "QEMU must accept the -qmp argument and create the socket; it exited: {0}", process.HasExited ? await stderr : string.Empty);
 
                 // QEMU parses -qmp before it binds, so a socket at the exact path proves it took the whole path and
                 // our two options. (No connect: between bind and listen QEMU would refuse it, and waiting for listen
