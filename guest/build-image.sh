@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds the test guest for Virtualization.Core: a Debian 12 kernel plus a
+# Builds the test guest for Virtualization.Core: the distribution's kernel (Debian's or Ubuntu's, x86_64) plus a
 # busybox initramfs whose /init is guest/init.sh.
 #
 # Usage: guest/build-image.sh [OUTDIR]
-#   OUTDIR defaults to <repo>/.guest (git-ignored).
+#   OUTDIR defaults to <repo>/.guest (git-ignored). `vm guest build OUTDIR` runs a copy of this script shipped inside
+#   the vm tool (with init.sh, vsock-echo.c and vcore-agent.c next to it).
 #   Outputs: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz (plus OUTDIR/kernel-release,
 #   OUTDIR/modules.txt, OUTDIR/stamp). Cached: does nothing when both outputs
 #   exist and OUTDIR/stamp matches the hash of this script, init.sh, vsock-echo.c and vcore-agent.c.
 # Environment:
-#   VCORE_KERNEL_PKG   kernel package to use (default: what linux-image-amd64 depends on)
+#   VCORE_KERNEL_PKG   kernel package to use (default: what linux-image-amd64 (Debian) or linux-image-virtual
+#                      (Ubuntu) depends on; Ubuntu's modules come from the matching linux-modules-<release> package)
 #   VCORE_GUEST_FORCE=1  rebuild even if the stamp matches
 # Needs root (apt-get install of missing tools, mknod of /dev/console).
 set -euo pipefail
@@ -68,7 +70,8 @@ pkg_installed() {
 }
 need_pkgs=()
 # busybox-static, not busybox: the initramfs has no libc.
-for p in busybox-static cpio kmod gzip xz-utils zstd util-linux qemu-system-x86; do
+# gcc + libc6-dev: the guest's vcore-agent and vsock-echo are static C programs built here.
+for p in busybox-static cpio kmod gzip xz-utils zstd util-linux qemu-system-x86 gcc libc6-dev; do
     pkg_installed "$p" || need_pkgs+=("$p")
 done
 if (( ${#need_pkgs[@]} )); then
@@ -81,8 +84,11 @@ fi
 
 # ---- kernel package -------------------------------------------------------
 resolve_kernel_pkg() {
-    apt-cache depends linux-image-amd64 2>/dev/null \
+    { apt-cache depends linux-image-amd64 2>/dev/null \
         | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; exit }'
+      apt-cache depends linux-image-virtual 2>/dev/null \
+        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-generic$/ { print $2; exit }'
+    } | head -n1
 }
 kpkg=${VCORE_KERNEL_PKG:-}
 if [[ -z "$kpkg" ]]; then
@@ -97,25 +103,42 @@ log "kernel package: $kpkg"
 
 cache="$outdir/cache"
 mkdir -p "$cache"
-deb=$(ls "$cache/${kpkg}"_*.deb 2>/dev/null | head -n1 || true)
-if [[ -z "$deb" ]]; then
-    log "downloading $kpkg"
-    # apt's _apt user must be able to write the download directory.
-    dl=$(mktemp -d)
-    chmod 0777 "$dl"
-    if ! (cd "$dl" && apt-get download "$kpkg" >&2); then
-        apt_update_once
-        (cd "$dl" && apt-get download "$kpkg" >&2)
+# Prints the cached .deb of package $1, downloading it first if needed.
+fetch_deb() {
+    local pkg=$1 deb dl
+    deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | head -n1 || true)
+    if [[ -z "$deb" ]]; then
+        log "downloading $pkg"
+        # apt's _apt user must be able to write the download directory.
+        dl=$(mktemp -d)
+        chmod 0777 "$dl"
+        if ! (cd "$dl" && apt-get download "$pkg" >&2); then
+            apt_update_once
+            (cd "$dl" && apt-get download "$pkg" >&2)
+        fi
+        mv "$dl"/*.deb "$cache/"
+        rmdir "$dl"
+        deb=$(ls "$cache/${pkg}"_*.deb | head -n1)
     fi
-    mv "$dl"/*.deb "$cache/"
-    rmdir "$dl"
-    deb=$(ls "$cache/${kpkg}"_*.deb | head -n1)
+    echo "$deb"
+}
+debs=("$(fetch_deb "$kpkg")")
+# Ubuntu ships a kernel's modules (and config) in linux-modules-<release>, not in linux-image-<release>.
+modpkg=${kpkg/#linux-image-/linux-modules-}
+if [[ "$modpkg" != "$kpkg" ]] && apt-cache show "$modpkg" >/dev/null 2>&1; then
+    debs+=("$(fetch_deb "$modpkg")")
 fi
 
 work=$(mktemp -d "$outdir/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 kx="$work/kernel"
-dpkg -x "$deb" "$kx"
+for deb in "${debs[@]}"; do
+    dpkg -x "$deb" "$kx"
+done
+# Newer packages install modules under /usr/lib/modules (merged /usr).
+if [[ ! -d "$kx/lib/modules" && -d "$kx/usr/lib/modules" ]]; then
+    mkdir -p "$kx/lib" && mv "$kx/usr/lib/modules" "$kx/lib/modules"
+fi
 
 kver=$(ls "$kx/lib/modules" | head -n1)
 [[ -n "$kver" && -f "$kx/boot/vmlinuz-$kver" ]] || { log "unexpected package layout"; exit 1; }

@@ -19,4 +19,22 @@ internal static class Messages
 
         return message;
     }
+
+    /// <summary>
+    /// A library message in the tool's words: where the library names a <see cref="Virtualization.Core.VirtualizationServiceOptions"/>
+    /// property, the tool names the command-line option that sets it (the library's wording is right for library users).
+    /// </summary>
+    /// <param name="message">The library's message.</param>
+    /// <param name="vmm">The VMM the tool was told to use (decides which executable option to name).</param>
+    public static string ForCli(string message, Virtualization.Core.VmmKind vmm)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        string executableOption = vmm == Virtualization.Core.VmmKind.Qemu ? "--qemu PATH" : "--crosvm PATH";
+        return message
+            .Replace("Install it or point VirtualizationServiceOptions at it.", $"Install it, or pass {executableOption}.", StringComparison.Ordinal)
+            .Replace("TemporaryDirectory is too long", "--temp-dir is too long", StringComparison.Ordinal)
+            .Replace("Choose another TemporaryDirectory", "Choose another --temp-dir", StringComparison.Ordinal)
+            .Replace("Dispose VMs you no longer need, or widen VirtualizationServiceOptions.FirstGuestCid/LastGuestCid.",
+                "Stop VMs you no longer need (the vm tool uses the library's default CID range).", StringComparison.Ordinal);
+    }
 }

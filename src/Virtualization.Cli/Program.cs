@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Virtualization.Core;
 
@@ -28,7 +31,8 @@ internal static class Program
 
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        return await RunAsync(args, Console.Out, Console.Error, stop.Token, kill.Token).ConfigureAwait(false);
+        return await RunAsync(args, Console.Out, Console.Error, new Terminal(!Console.IsOutputRedirected, !Console.IsErrorRedirected), stop.Token, kill.Token)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Runs the tool with the given streams. Cancelling <paramref name="cancellationToken"/> stops a running VM gracefully.</summary>
@@ -37,16 +41,21 @@ internal static class Program
         RunAsync(args, stdout, stderr, cancellationToken, CancellationToken.None);
 
     /// <summary>As <see cref="RunAsync(string[], TextWriter, TextWriter, CancellationToken)"/>; cancelling <paramref name="killToken"/> while stopping kills the VM.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, CancellationToken killToken)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, CancellationToken killToken) =>
+        RunAsync(args, stdout, stderr, new Terminal(false, false), cancellationToken, killToken);
+
+    /// <summary>As <see cref="RunAsync(string[], TextWriter, TextWriter, CancellationToken, CancellationToken)"/>, told which streams are terminals (for the status line).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Terminal terminal, CancellationToken cancellationToken, CancellationToken killToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(terminal);
         TextWriter output = TextWriter.Synchronized(stdout);
         TextWriter error = TextWriter.Synchronized(stderr);
         try
         {
-            RootCommand root = BuildCommandLine(output, error, killToken);
+            RootCommand root = BuildCommandLine(output, error, terminal, killToken);
             ParseResult parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
+            if (parsed.Errors.Count > 0 && parsed.Action is not HelpWithNotesAction)
             {
                 foreach (System.CommandLine.Parsing.ParseError e in parsed.Errors)
                 {
@@ -85,18 +94,41 @@ internal static class Program
         }
     }
 
-    private static RootCommand BuildCommandLine(TextWriter stdout, TextWriter stderr, CancellationToken killToken)
+    private static RootCommand BuildCommandLine(TextWriter stdout, TextWriter stderr, Terminal terminal, CancellationToken killToken)
     {
         var root = new RootCommand("Run Linux VMs under crosvm or QEMU from Android-style JSON configs, and build their disks.");
-        root.Subcommands.Add(BuildRun(stdout, stderr, killToken));
+        root.Subcommands.Add(BuildRun(stdout, stderr, terminal, killToken));
         root.Subcommands.Add(BuildInfo(stdout));
+        root.Subcommands.Add(BuildGuest(stdout, stderr));
         root.Subcommands.Add(BuildCreatePartition(stdout));
         root.Subcommands.Add(BuildCreateComposite(stdout));
         root.Subcommands.Add(BuildInspect(stdout));
+        foreach (Option option in root.Options)
+        {
+            if (option is HelpOption { Action: HelpAction help } helpOption)
+            {
+                helpOption.Action = new HelpWithNotesAction(help);
+            }
+        }
+
         return root;
     }
 
-    private static Command BuildRun(TextWriter stdout, TextWriter stderr, CancellationToken killToken)
+    // "--cpus abc" says what it wanted, not "Cannot parse argument 'abc' ... as expected type System.Nullable`1[System.Int32]".
+    private static int? ParsePositive(ArgumentResult result)
+    {
+        string name = result.Parent is OptionResult { Option: { } option } ? option.Name : result.Argument.Name;
+        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0)
+        {
+            return value;
+        }
+
+        result.AddError($"{name} takes a positive whole number, not '{text}'.");
+        return null;
+    }
+
+    private static Command BuildRun(TextWriter stdout, TextWriter stderr, Terminal terminal, CancellationToken killToken)
     {
         var config = new Argument<string>("config") { Description = "The VM's JSON configuration (Android 'vm run' format)." };
         var vmm = new Option<string>("--vmm") { Description = "The VMM that runs the VM (default crosvm).", HelpName = "crosvm|qemu" };
@@ -104,30 +136,21 @@ internal static class Program
         var crosvm = new Option<string>("--crosvm") { Description = "The crosvm executable (default: crosvm on PATH).", HelpName = "PATH" };
         var qemu = new Option<string>("--qemu") { Description = "The QEMU executable (default: qemu-system-x86_64 on PATH).", HelpName = "PATH" };
         var console = new Option<string>("--console") { Description = "Write the guest console to FILE instead of stdout.", HelpName = "FILE" };
-        var memory = new Option<int?>("--memory-mib") { Description = "Guest memory in MiB (overrides memory_mib).", HelpName = "N" };
-        var cpus = new Option<int?>("--cpus") { Description = "Number of vCPUs (overrides cpus/cpu_topology).", HelpName = "N" };
+        var memory = new Option<int?>("--memory-mib") { Description = "Guest memory in MiB (overrides memory_mib).", HelpName = "N", CustomParser = ParsePositive };
+        var cpus = new Option<int?>("--cpus") { Description = "Number of vCPUs (overrides cpus/cpu_topology).", HelpName = "N", CustomParser = ParsePositive };
         var accel = new Option<string>("--accel") { Description = "QEMU acceleration (default auto: KVM when usable).", HelpName = "auto|kvm|tcg" };
         accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
         var tempDir = new Option<string>("--temp-dir") { Description = "Root of the per-VM temporary folders (keep it short).", HelpName = "DIR" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the library's log, including the VMM's stderr, on stderr." };
 
         var command = new Command("run", "Create a VM from a JSON config, start it, and wait until it dies (Ctrl+C stops it).")
         {
-            config, vmm, crosvm, qemu, console, memory, cpus, accel, tempDir,
+            config, vmm, crosvm, qemu, console, memory, cpus, accel, tempDir, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             int? memoryMib = parse.GetValue(memory);
             int? cpuCount = parse.GetValue(cpus);
-            if (memoryMib is <= 0)
-            {
-                throw new UsageException($"--memory-mib must be positive (was {memoryMib}).");
-            }
-
-            if (cpuCount is <= 0)
-            {
-                throw new UsageException($"--cpus must be positive (was {cpuCount}).");
-            }
-
             var options = new RunOptions(parse.GetValue(config)!)
             {
                 Vmm = parse.GetValue(vmm) switch
@@ -150,9 +173,24 @@ internal static class Program
                 },
                 TemporaryDirectory = parse.GetValue(tempDir),
             };
-            return await new RunCommand(stdout, stderr).RunAsync(options, cancellationToken, killToken).ConfigureAwait(false);
+            // On a terminal, a status line (elapsed time, state) stands on stderr's last line while the VM runs; writes
+            // to the terminal erase it first. Redirected stderr gets no status.
+            TerminalStatus? status = terminal.StderrIsTerminal ? new TerminalStatus(stderr) : null;
+            TextWriter err = status is null ? stderr : new StatusAwareWriter(stderr, status);
+            TextWriter @out = status is not null && terminal.StdoutIsTerminal ? new StatusAwareWriter(stdout, status) : stdout;
+            using var logs = parse.GetValue(verbose) ? new StderrLoggerFactory(err) : null;
+            return await new RunCommand(@out, err, status, logs).RunAsync(options, cancellationToken, killToken).ConfigureAwait(false);
         });
         return command;
+    }
+
+    private static Command BuildGuest(TextWriter stdout, TextWriter stderr)
+    {
+        var folder = new Argument<string>("folder") { Description = "Where vmlinuz and initramfs.cpio.gz go (created if needed; rebuilt only when out of date)." };
+        var build = new Command("build", "Build the test guest: the distribution's kernel and a busybox initramfs (Debian/Ubuntu, as root).") { folder };
+        build.SetAction(async (parse, cancellationToken) =>
+            await new GuestBuildCommand(stdout, stderr).RunAsync(parse.GetValue(folder)!, cancellationToken).ConfigureAwait(false));
+        return new Command("guest", "Build a guest to run: a small Linux kernel + initramfs for trying the tool and the library.") { build };
     }
 
     private static Command BuildInfo(TextWriter stdout)

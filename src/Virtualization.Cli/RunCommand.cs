@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Virtualization.Core;
 
 namespace Virtualization.Cli;
@@ -10,16 +12,24 @@ internal sealed class RunCommand
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
 
+    private static readonly TimeSpan StatusPeriod = TimeSpan.FromSeconds(1);
+
     private readonly TextWriter _out;
     private readonly TextWriter _err;
+    private readonly TerminalStatus? _status;
+    private readonly ILoggerFactory? _loggerFactory;
 
     /// <summary>Creates the command.</summary>
     /// <param name="stdout">Status lines and (without <c>--console</c>) the guest console. Must be thread-safe.</param>
     /// <param name="stderr">Events, warnings and errors. Must be thread-safe.</param>
-    public RunCommand(TextWriter stdout, TextWriter stderr)
+    /// <param name="status">The in-place status line while the VM runs (only when stderr is a terminal), or <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Receives the library's logs (<c>--verbose</c>), or <see langword="null"/> for none.</param>
+    public RunCommand(TextWriter stdout, TextWriter stderr, TerminalStatus? status = null, ILoggerFactory? loggerFactory = null)
     {
         _out = stdout;
         _err = stderr;
+        _status = status;
+        _loggerFactory = loggerFactory;
     }
 
     /// <summary>Runs the VM to its death.</summary>
@@ -48,11 +58,11 @@ internal sealed class RunCommand
             VirtualizationService service;
             try
             {
-                service = new VirtualizationService(serviceOptions);
+                service = new VirtualizationService(serviceOptions, _loggerFactory);
             }
             catch (ArgumentException e)
             {
-                throw new UsageException(Messages.Of(e), e);
+                throw new UsageException(Messages.ForCli(Messages.Of(e), serviceOptions.Vmm), e);
             }
 
             await using (service.ConfigureAwait(false))
@@ -64,18 +74,29 @@ internal sealed class RunCommand
                 }
                 catch (ArgumentException e)
                 {
-                    throw new UsageException(Messages.Of(e), e);
+                    throw new UsageException(Messages.ForCli(Messages.Of(e), serviceOptions.Vmm), e);
                 }
 
                 await using (vm.ConfigureAwait(false))
                 {
-                    return await RunVmAsync(vm, options, console, stopToken, killToken).ConfigureAwait(false);
+                    using var statusStop = new CancellationTokenSource();
+                    Task status = _status is null ? Task.CompletedTask : ShowStatusAsync(vm, statusStop.Token);
+                    try
+                    {
+                        return await RunVmAsync(vm, options, serviceOptions.Vmm, console, stopToken, killToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        await statusStop.CancelAsync().ConfigureAwait(false);
+                        await status.ConfigureAwait(false);
+                        _status?.Clear();
+                    }
                 }
             }
         }
     }
 
-    private async Task<int> RunVmAsync(IVirtualMachine vm, RunOptions options, Stream console, CancellationToken stopToken, CancellationToken killToken)
+    private async Task<int> RunVmAsync(IVirtualMachine vm, RunOptions options, VmmKind vmm, Stream console, CancellationToken stopToken, CancellationToken killToken)
     {
         await _out.WriteLineAsync($"Created VM from {options.ConfigPath} with CID {vm.Cid}, state is {StateNames.Of(vm.State)}.").ConfigureAwait(false);
         var printer = new PayloadEventPrinter(_out, _err);
@@ -87,7 +108,7 @@ internal sealed class RunCommand
         }
         catch (VirtualMachineStartException e)
         {
-            await _err.WriteLineAsync($"Failed to start VM: {e.Message}").ConfigureAwait(false);
+            await _err.WriteLineAsync($"Failed to start VM: {Messages.ForCli(e.Message, vmm)}").ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopToken.IsCancellationRequested)
         {
@@ -113,6 +134,7 @@ internal sealed class RunCommand
         await printer.DrainAsync(DrainTimeout).ConfigureAwait(false);
         await console.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await _out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        _status?.Clear();
         await _err.WriteLineAsync($"VM died: {reason}").ConfigureAwait(false);
         if (reason != DeathReason.Shutdown || printer.PayloadFailed)
         {
@@ -120,6 +142,36 @@ internal sealed class RunCommand
         }
 
         return printer.PayloadExitCode ?? ExitCodes.Success;
+    }
+
+    // Elapsed time and state, once a second until the VM is dead (or the command ends).
+    private async Task ShowStatusAsync(IVirtualMachine vm, CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        using var timer = new PeriodicTimer(StatusPeriod);
+        try
+        {
+            do
+            {
+                VirtualMachineState state = vm.State;
+                if (state == VirtualMachineState.Dead)
+                {
+                    return;
+                }
+
+                if (state == VirtualMachineState.NotStarted)
+                {
+                    continue;
+                }
+
+                TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+                _status!.Show($"vm: {(int)elapsed.TotalMinutes}:{elapsed.Seconds:00} {StateNames.Of(state)}, CID {vm.Cid} (Ctrl+C stops the VM)");
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     private VirtualMachineRawConfig LoadConfig(RunOptions options)

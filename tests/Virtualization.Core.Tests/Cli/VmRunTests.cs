@@ -167,4 +167,87 @@ public sealed class VmRunTests : IDisposable
         result.Stderr.Should().NotBeEmpty();
         result.Stdout.Should().BeEmpty();
     }
+
+    [Fact(Timeout = 30000)]
+    public async Task Run_VmmNotFound_SaysWhichOptionToPass_NotTheLibraryOption()
+    {
+        string config = WriteConfig(new FakeScenario { RunMs = 200, Exit = 0 });
+        string missing = _dir.File("no-such-crosvm");
+
+        CliResult result = await CliRunner.RunAsync("run", config, "--crosvm", missing, "--temp-dir", _dir.File("vms"));
+
+        result.ExitCode.Should().Be(1);
+        result.StderrLines.Should().Contain(
+            $"Failed to start VM: Cannot launch the VMM: '{missing}' does not exist or is not executable. Install it, or pass --crosvm PATH.");
+        result.Stderr.Should().NotContain("VirtualizationServiceOptions");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Run_TempDirTooLong_Exit2_NamesTheOption()
+    {
+        string config = WriteConfig(new FakeScenario { RunMs = 200, Exit = 0 });
+
+        CliResult result = await CliRunner.RunAsync("run", config, "--crosvm", TestPaths.FakeCrosvm, "--temp-dir", _dir.File(new string('d', 120)));
+
+        result.ExitCode.Should().Be(2);
+        result.Stderr.Should().StartWith("vm: --temp-dir is too long").And.NotContain("TemporaryDirectory");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Run_Verbose_PrintsTheLibrarysLogOnStderr()
+    {
+        string config = WriteConfig(new FakeScenario { RunMs = 200, Exit = 0 });
+
+        CliResult quiet = await CliRunner.RunAsync(RunArgs(config));
+        CliResult verbose = await CliRunner.RunAsync(RunArgs(config, "--verbose"));
+
+        quiet.Stderr.Should().NotContain("vm: info:");
+        verbose.ExitCode.Should().Be(0, verbose.Stderr);
+        verbose.StderrLines.Should().Contain(l => l.StartsWith("vm: info: VirtualMachine: Launching VMM for CID ", StringComparison.Ordinal) && l.Contains(TestPaths.FakeCrosvm, StringComparison.Ordinal))
+            .And.Contain(l => l.StartsWith("vm: info: VirtualMachine: VM with CID ", StringComparison.Ordinal) && l.EndsWith(" died: Shutdown (VMM exit code 0)", StringComparison.Ordinal));
+        verbose.StdoutLines.Should().Equal(quiet.StdoutLines.Select(l => System.Text.RegularExpressions.Regex.Replace(l, "CID [0-9]+", "CID " + CidOf(verbose.StdoutLines[0]))));
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Run_OutputRedirected_HasNoStatusLineOrEscapes()
+    {
+        string config = WriteConfig(new FakeScenario { RunMs = 1500, Exit = 0 });
+
+        CliResult result = await CliRunner.RunAsync(RunArgs(config, "--console", _dir.File("console.log")));
+
+        result.ExitCode.Should().Be(0, result.Stderr);
+        (result.Stdout + result.Stderr).Should().NotContain("\r").And.NotContain("\e");
+        result.StderrLines.Should().Equal("VM died: Shutdown");
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task Run_OnATerminal_TheStatusLineIsErasedBeforeEveryLine_AndAtTheEnd()
+    {
+        string config = WriteConfig(new FakeScenario { RunMs = 1500, Exit = 0 });
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        int code = await Virtualization.Cli.Program.RunAsync(
+            RunArgs(config, "--console", _dir.File("console.log")), stdout, stderr, new Virtualization.Cli.Terminal(false, true), CancellationToken.None, CancellationToken.None);
+
+        code.Should().Be(0, stderr.ToString());
+        string err = stderr.ToString();
+        // However many statuses were drawn (timing decides), each was erased: "VM died" starts a clean line, and
+        // without the drawings and erasures nothing else is left.
+        err.Should().MatchRegex("(^|\n|\r\e\\[K)VM died: Shutdown\n$");
+        System.Text.RegularExpressions.Regex.Replace(err, "\rvm: [0-9]+:[0-9]{2} [A-Z_]+, CID [0-9]+ \\(Ctrl\\+C stops the VM\\)\e\\[K|\r\e\\[K", string.Empty)
+            .Should().Be("VM died: Shutdown\n");
+        stdout.ToString().Should().NotContain("\r");
+    }
+
+    [Fact]
+    public void TheRepositorysSampleConfig_HasNoFieldTheToolIgnores()
+    {
+        VirtualMachineConfigFile.Load(Path.Combine(TestPaths.RepoRoot, "guest", "sample-vm.json"), out IReadOnlyList<string> ignored);
+
+        ignored.Should().BeEmpty();
+    }
+
+    private static string CidOf(string createdLine) =>
+        System.Text.RegularExpressions.Regex.Match(createdLine, "CID ([0-9]+)").Groups[1].Value;
 }

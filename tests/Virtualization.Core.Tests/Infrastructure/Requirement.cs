@@ -22,6 +22,9 @@ internal static class Requirement
     /// <summary>The host's vsock core (<c>/dev/vsock</c>).</summary>
     public const string Vsock = "vsock";
 
+    /// <summary>The arm64 cross compiler (gcc-aarch64-linux-gnu): a package carries vcore-exec for both RIDs.</summary>
+    public const string Arm64Compiler = "cc-arm64";
+
     private static readonly HashSet<string> s_required =
         [.. (Environment.GetEnvironmentVariable("VCORE_REQUIRE") ?? string.Empty)
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
