@@ -2,7 +2,10 @@
 # Developer entry point.
 #   ./build.sh demo                   install QEMU, build the guest image, boot the sample guest with `vm run`
 #   ./build.sh test [--results DIR]   install the test tools (as root), build everything, run the whole suite (what CI runs)
-#   ./build.sh pack                   build the NuGet package into nuget/
+#   ./build.sh install                install the test tools and build the guest image; fail if that is impossible (CI)
+#   ./build.sh pack                   build the NuGet packages into nuget/ (VCORE_REPOSITORY_URL: the repository URL
+#                                     they name; default: this clone's https `origin`, else the placeholder in
+#                                     Directory.Build.props)
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,30 +13,44 @@ cmd=${1:-test}; shift || true
 
 # What the test suite uses on this machine: a C compiler and kernel headers (vcore-exec, the stub VMM, a layout test),
 # the arm64 cross compiler (vcore-exec for linux-arm64), gdisk/fdisk (GPT checks), QEMU and the guest image (end-to-end).
-# Installed when missing and this is a root shell on Debian/Ubuntu; otherwise the tests that need them skip and say why.
+# Installed when missing and this is a root shell on Debian/Ubuntu (`test` and CI's .ci/run, through `install`);
+# otherwise `test` prints what to install, and the tests that need a missing tool skip and say why.
 test_packages="gcc libc6-dev linux-libc-dev gcc-aarch64-linux-gnu gdisk fdisk util-linux"
+# install_test_tools strict|lenient: strict (CI) fails when anything cannot be installed; lenient (`test`) goes on.
 install_test_tools() {
+  local mode=$1
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "build.sh: not root on Debian/Ubuntu: not installing test tools; tests that need a missing one will skip" >&2
-    return 0
+    echo "build.sh: not a root shell on Debian/Ubuntu, so the test tools are not installed. The tests that need them" >&2
+    echo "  skip unless you install: apt-get install $test_packages (and run guest/build-image.sh as root)" >&2
+    [ "$mode" = lenient ]; return
   fi
   local missing=""
   for p in $test_packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if [ -n "$missing" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+    echo "build.sh: installing$missing" >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >/dev/null; then
+      echo "build.sh: apt-get install$missing failed" >&2
+      [ "$mode" = lenient ] || return 1
+    fi
   fi
-  guest/build-image.sh >/dev/null
+  if ! guest/build-image.sh >/dev/null; then
+    echo "build.sh: the guest image build failed (the QEMU end-to-end tests need it)" >&2
+    [ "$mode" = lenient ] || return 1
+  fi
 }
 
 case "$cmd" in
   test)
     results=TestResults
     if [ "${1:-}" = "--results" ]; then results=$2; fi
-    install_test_tools
+    install_test_tools lenient
     dotnet build Virtualization.Core.sln -c Release
     dotnet test tests/Virtualization.Core.Tests -c Release --no-build \
       --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" --results-directory "$results" \
       -- RunConfiguration.TestSessionTimeout=1800000
+    ;;
+  install)
+    install_test_tools strict
     ;;
   demo)
     guest/build-image.sh
@@ -41,12 +58,17 @@ case "$cmd" in
     ;;
   pack)
     # A package must carry vcore-exec for both linux-x64 and linux-arm64 (needs gcc-aarch64-linux-gnu).
-    dotnet pack src/Virtualization.Core -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
-    dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
+    url=${VCORE_REPOSITORY_URL:-}
+    if [ -z "$url" ]; then
+      url=$(git remote get-url origin 2>/dev/null || true)
+      case "$url" in https://*) url=${url%.git} ;; *) url="" ;; esac
+    fi
+    dotnet pack src/Virtualization.Core -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
+    dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
     ;;
   bench)
     dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"
     ;;
   *)
-    echo "usage: $0 demo|test|pack|bench" >&2; exit 2 ;;
+    echo "usage: $0 demo|test|install|pack|bench" >&2; exit 2 ;;
 esac

@@ -260,6 +260,7 @@ find "$root" -exec touch -h -d @0 {} +
 
 # ---- publish ----------------------------------------------------------------
 cp "$kx/boot/vmlinuz-$kver" "$work/vmlinuz"
+chmod 0644 "$work/vmlinuz"   # Ubuntu ships it 0600; VMs of any user boot it
 mv -f "$work/vmlinuz" "$outdir/vmlinuz"
 mv -f "$work/initramfs.cpio.gz" "$outdir/initramfs.cpio.gz"
 mv -f "$work/modules.txt" "$outdir/modules.txt"
