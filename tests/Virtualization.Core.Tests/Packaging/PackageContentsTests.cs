@@ -16,7 +16,6 @@ namespace Virtualization.Core.Tests.Packaging;
 /// </summary>
 public sealed class PackageContentsTests : IClassFixture<PackageContentsTests.Packages>
 {
-    private static readonly XNamespace Nuspec = "http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd";
     private readonly Packages _packages;
 
     public PackageContentsTests(Packages packages) => _packages = packages;
@@ -104,7 +103,10 @@ public sealed class PackageContentsTests : IClassFixture<PackageContentsTests.Pa
 
     private static void CheckMetadata(ZipArchive zip, string nuspecName)
     {
-        XElement metadata = Xml(zip, nuspecName).Root!.Element(Nuspec + "metadata")!;
+        // The schema version in the namespace differs between package types (a tool's nuspec uses a newer one).
+        XElement root = Xml(zip, nuspecName).Root!;
+        XNamespace Nuspec = root.Name.Namespace;
+        XElement metadata = root.Element(Nuspec + "metadata")!;
         string? Field(string name) => (string?)metadata.Element(Nuspec + name);
 
         metadata.Element(Nuspec + "license")!.Attribute("type")!.Value.Should().Be("expression");
