@@ -100,7 +100,7 @@ public sealed class VirtualizationService : IVirtualizationService
 
         // The root holds the CID cursor and the VM folders: it is checked before either is used.
         string root = OpenTemporaryRoot();
-        CidLease lease = _cids.Allocate();
+        CidLease lease = await _cids.AllocateAsync(cancellationToken).ConfigureAwait(false);
         string? folder = null;
         try
         {

@@ -34,6 +34,7 @@ internal sealed class CidAllocator
     private readonly ILogger _logger;
     private readonly HashSet<int> _held = [];
     private long _lastWritten;
+    private long _lastReleaseTicks = long.MinValue / 2;
 
     /// <summary>Creates an allocator; nothing is touched until the first <see cref="Allocate"/>.</summary>
     /// <param name="cidNamespace">Allocators of different namespaces do not see each other's CIDs.</param>
@@ -79,6 +80,35 @@ internal sealed class CidAllocator
                 $"CidNamespace must be 1-{MaxNamespaceLength} characters of A-Z, a-z, 0-9, '.', '_' and '-' (got '{cidNamespace}'). "
                 + "Keep the default unless you isolate tests.",
                 paramName);
+        }
+    }
+
+    /// <summary>
+    /// How long after this allocator released a CID a full range is retried before it counts as exhausted. A released
+    /// CID's socket can outlive its close for a moment: a process this host spawns at that instant (any
+    /// <c>fork</c>/<c>vfork</c>, by this library or not) holds a copy of every descriptor until its <c>exec</c> closes
+    /// the close-on-exec ones, and the kernel frees the name only with the last copy.
+    /// </summary>
+    internal static readonly TimeSpan ReleaseSettleTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Takes the next free CID at or after the shared cursor; when every CID is held but this allocator released one
+    /// within <see cref="ReleaseSettleTime"/>, retries until that time is over before giving up.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait for a released CID to become free.</param>
+    /// <exception cref="CidExhaustedException">Every CID of the range is held.</exception>
+    internal async Task<CidLease> AllocateAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return Allocate();
+            }
+            catch (CidExhaustedException) when (ReleasedRecently())
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -130,6 +160,15 @@ internal sealed class CidAllocator
         lock (_gate)
         {
             _held.Remove(cid);
+            _lastReleaseTicks = Environment.TickCount64;
+        }
+    }
+
+    private bool ReleasedRecently()
+    {
+        lock (_gate)
+        {
+            return Environment.TickCount64 - _lastReleaseTicks < (long)ReleaseSettleTime.TotalMilliseconds;
         }
     }
 

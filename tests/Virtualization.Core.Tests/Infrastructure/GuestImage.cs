@@ -22,7 +22,23 @@ internal static class GuestImage
             Requirement.Qemu, ExecutableResolver.TryResolve("qemu-system-x86_64", out _), "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
         Requirement.Require(
             Requirement.GuestImage, File.Exists(Kernel) && File.Exists(Initrd), $"the guest image is not built: run guest/build-image.sh (looked in {Directory})");
+        string stamp = Path.Combine(Directory, "stamp");
+        if (File.Exists(stamp) && File.ReadAllText(stamp).Trim() != SourceStamp.Value)
+        {
+            throw new InvalidOperationException(
+                $"The guest image in {Directory} was built from other guest sources than this checkout's: run guest/build-image.sh.");
+        }
     }
+
+    // What guest/build-image.sh writes to its stamp: the SHA-256 of the script and the guest sources, concatenated.
+    private static readonly Lazy<string> SourceStamp = new(() =>
+    {
+        string guest = Path.Combine(TestPaths.RepoRoot, "guest");
+        byte[] all = new[] { "build-image.sh", "init.sh", "vsock-echo.c", "vcore-agent.c" }
+            .SelectMany(name => File.ReadAllBytes(Path.Combine(guest, name)))
+            .ToArray();
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(all));
+    });
 
     /// <summary>A config that boots the guest and runs <paramref name="script"/> (then powers off).</summary>
     public static VirtualMachineRawConfig Script(string script) => new()

@@ -35,4 +35,8 @@ internal static partial class TestInterop
     /// </summary>
     [LibraryImport(Interop.Libc, EntryPoint = "connect", SetLastError = true)]
     internal static partial int Connect(SafeSocketHandle socket, ReadOnlySpan<byte> address, int addressLength);
+
+    /// <summary><c>dup(2)</c>: a second descriptor for the same open file (a new handle owns it).</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "dup", SetLastError = true)]
+    internal static partial Microsoft.Win32.SafeHandles.SafeFileHandle Dup(int fd);
 }

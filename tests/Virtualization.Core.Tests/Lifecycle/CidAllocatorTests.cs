@@ -1,6 +1,7 @@
 using Virtualization.Core.Tests.Infrastructure;
 using System.Globalization;
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 using Virtualization.Core.Lifecycle;
 
 namespace Virtualization.Core.Tests.Lifecycle;
@@ -247,14 +248,60 @@ public sealed class CidAllocatorTests : IDisposable
         CidAllocator allocator = Allocator(800, 800);
         using CidLease lease = allocator.Allocate();
 
-        // /proc/net/unix: "... Inode @name"; the descriptor holding it links to socket:[Inode].
-        string name = $"@virtualization-core/{_namespace}/cid/800";
+        string flags = File.ReadLines($"/proc/self/fdinfo/{DescriptorHolding(800)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & 0x80000).Should().NotBe(0, "VMM processes must not inherit CID sockets (O_CLOEXEC)");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AllocateAsync_RangeFullWhileAReleasedCidIsStillPinned_WaitsForThePinToGo()
+    {
+        CidAllocator allocator = Allocator(900, 901);
+        using CidLease a = allocator.Allocate();
+        CidLease b = allocator.Allocate();
+        Task<CidLease> waiting;
+
+        // What a process forked at the instant of the release holds until it execs: a copy of the CID's socket.
+        using (SafeFileHandle pin = TestInterop.Dup(DescriptorHolding(901)))
+        {
+            pin.IsInvalid.Should().BeFalse();
+            b.Dispose();
+            Action full = () => allocator.Allocate();
+            full.Should().Throw<CidExhaustedException>("the copy keeps the name bound");
+
+            waiting = allocator.AllocateAsync(CancellationToken.None);
+            waiting.IsCompleted.Should().BeFalse("a CID released a moment ago is waited for, not reported as exhausted");
+            using var cancelled = new CancellationTokenSource();
+            Task<CidLease> cancelledWait = allocator.AllocateAsync(cancelled.Token);
+            await cancelled.CancelAsync();
+            await cancelledWait.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
+            waiting.IsCompleted.Should().BeFalse();
+        }
+
+        using CidLease c = await waiting;
+        c.Cid.Should().Be(901);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AllocateAsync_RangeFullWithNothingReleased_ThrowsAtOnce()
+    {
+        CidAllocator allocator = Allocator(910, 910);
+        using CidLease a = allocator.Allocate();
+
+        Func<Task> full = () => allocator.AllocateAsync(CancellationToken.None);
+
+        (await full.Should().ThrowAsync<CidExhaustedException>()).Which.FirstCid.Should().Be(910);
+    }
+
+    // The descriptor of this process that holds CID cid's socket: /proc/net/unix has "... Inode @name", and the
+    // descriptor links to socket:[Inode].
+    private int DescriptorHolding(int cid)
+    {
+        string name = $"@virtualization-core/{_namespace}/cid/{cid}";
         string inode = File.ReadLines("/proc/net/unix").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Single(f => f.Length >= 8 && f[7] == name)[6];
         string fd = Directory.GetFileSystemEntries("/proc/self/fd")
             .Single(f => new FileInfo(f).LinkTarget == $"socket:[{inode}]");
-        string flags = File.ReadLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
-        (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & 0x80000).Should().NotBe(0, "VMM processes must not inherit CID sockets (O_CLOEXEC)");
+        return int.Parse(Path.GetFileName(fd), CultureInfo.InvariantCulture);
     }
 
     [Fact]
