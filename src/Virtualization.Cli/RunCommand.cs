@@ -84,6 +84,11 @@ internal sealed class RunCommand
         {
             await vm.StartAsync(stopToken).ConfigureAwait(false);
             await _out.WriteLineAsync($"Started VM, state now {StateNames.Of(vm.State)}.").ConfigureAwait(false);
+            if (options.ConsoleInput is { } input)
+            {
+                // Ends with the input or the VM; a stalled stdin never holds up the VM's death.
+                _ = ForwardConsoleInputAsync(vm, input);
+            }
         }
         catch (VirtualMachineStartException e)
         {
@@ -120,6 +125,18 @@ internal sealed class RunCommand
         }
 
         return printer.PayloadExitCode ?? ExitCodes.Success;
+    }
+
+    private async Task ForwardConsoleInputAsync(IVirtualMachine vm, Stream input)
+    {
+        try
+        {
+            await vm.CopyToConsoleInputAsync(input, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            await _err.WriteLineAsync($"Console input ended: {e.Message}").ConfigureAwait(false);
+        }
     }
 
     private VirtualMachineRawConfig LoadConfig(RunOptions options)
