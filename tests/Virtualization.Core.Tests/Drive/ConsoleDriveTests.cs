@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Tests.Infrastructure;
+using Virtualization.Core.Tests.Payload;
 using Virtualization.Core.Vmm;
 
 namespace Virtualization.Core.Tests.Drive;
@@ -46,7 +47,7 @@ public sealed class ConsoleDriveTests
         await using var h = new TestHarness();
         IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleEcho = true });
 
-        Func<Task> copy = () => vm.CopyToConsoleInputAsync(new MisbehavingSource(throwOnRead: true));
+        Func<Task> copy = () => vm.CopyToConsoleInputAsync(PayloadTestStreams.Failing(new IOException("the console input source is broken")));
 
         await copy.Should().ThrowAsync<IOException>().WithMessage("the console input source is broken");
         (await vm.WaitForConsoleLineAsync("fake guest console input ended", Wait)).Should().NotBeNull("a failed source ends the input");
@@ -60,7 +61,7 @@ public sealed class ConsoleDriveTests
     {
         await using var h = new TestHarness();
         IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleEcho = true });
-        var source = new MisbehavingSource(throwOnRead: false);
+        var source = new StalledSource();
         Task copy = vm.CopyToConsoleInputAsync(source);
         await source.FirstRead;
 

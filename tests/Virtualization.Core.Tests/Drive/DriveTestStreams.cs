@@ -1,7 +1,7 @@
 namespace Virtualization.Core.Tests.Drive;
 
-/// <summary>Console input sources that misbehave: one whose reads never complete (ignoring cancellation), one that throws.</summary>
-internal sealed class MisbehavingSource(bool throwOnRead) : Stream
+/// <summary>A console input source whose reads never complete, ignoring cancellation (a stalled stdin).</summary>
+internal sealed class StalledSource : Stream
 {
     private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -27,11 +27,6 @@ internal sealed class MisbehavingSource(bool throwOnRead) : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _firstRead.TrySetResult();
-        if (throwOnRead)
-        {
-            throw new IOException("the console input source is broken");
-        }
-
         await Task.Delay(Timeout.Infinite, CancellationToken.None); // a read that ignores cancellation
         return 0;
     }

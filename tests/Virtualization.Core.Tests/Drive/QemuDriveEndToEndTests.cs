@@ -18,9 +18,7 @@ public sealed partial class QemuDriveEndToEndTests
     {
         GuestImage.SkipUnlessAvailable();
         await using var h = GuestImage.Harness();
-        IVirtualMachine vm = await h.Service.CreateVmAsync(GuestImage.Action("shell"));
-        await vm.StartAsync();
-        h.TrackPid(vm);
+        IVirtualMachine vm = await StartAsync(h, GuestImage.Action("shell"));
         await vm.WaitForConsoleLineAsync("VCORE-GUEST: action shell", Wait);
         await using Stream input = vm.OpenConsoleInput();
 
@@ -37,9 +35,7 @@ public sealed partial class QemuDriveEndToEndTests
     {
         GuestImage.SkipUnlessAvailable();
         await using var h = GuestImage.Harness();
-        IVirtualMachine vm = await h.Service.CreateVmAsync(GuestImage.Script("sleep 1; echo MARKER-$((40+2)); sleep 2"));
-        await vm.StartAsync();
-        h.TrackPid(vm);
+        IVirtualMachine vm = await StartAsync(h, GuestImage.Script("sleep 1; echo MARKER-$((40+2)); sleep 2"));
 
         (await vm.WaitForConsoleLineAsync("MARKER-42", Wait)).Should().Be("MARKER-42");
         Func<Task> never = () => vm.WaitForConsoleLineAsync("NEVER-PRINTED", Timeout.InfiniteTimeSpan);
@@ -52,10 +48,7 @@ public sealed partial class QemuDriveEndToEndTests
         GuestImage.SkipUnlessAvailable();
         await using var h = GuestImage.Harness();
         var console = new ConsoleCapture();
-        IVirtualMachine vm = await h.Service.CreateVmAsync(
-            GuestImage.Script("i=0; while :; do i=$((i+1)); echo COUNT-$i; sleep 0.1; done"), console);
-        await vm.StartAsync();
-        h.TrackPid(vm);
+        IVirtualMachine vm = await StartAsync(h, GuestImage.Script("i=0; while :; do i=$((i+1)); echo COUNT-$i; sleep 0.1; done"), console);
         await vm.WaitForConsoleLineAsync("COUNT-5", Wait);
 
         await vm.SuspendAsync();
@@ -86,9 +79,7 @@ public sealed partial class QemuDriveEndToEndTests
         const string Script = "mem() { grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2; }; first=$(mem); echo MEM-FIRST-$first; "
             + "until [ $(mem) -le $((first - 61440)) ]; do sleep 0.2; done; sleep 1; echo MEM-LOW-$(mem); "
             + "until [ $(mem) -eq $first ]; do sleep 0.2; done; echo MEM-BACK-$(mem); while :; do sleep 1; done";
-        IVirtualMachine vm = await h.Service.CreateVmAsync(GuestImage.Script(Script) with { MemoryMib = 256 });
-        await vm.StartAsync();
-        h.TrackPid(vm);
+        IVirtualMachine vm = await StartAsync(h, GuestImage.Script(Script) with { MemoryMib = 256 });
         long baseline = Kb(await vm.WaitForConsoleLineAsync(new Regex(@"^MEM-FIRST-\d+$"), Wait));
 
         await vm.SetMemoryBalloonAsync(64 * MiB);
@@ -103,6 +94,14 @@ public sealed partial class QemuDriveEndToEndTests
         deflated.Should().Be(baseline);
         vm.Kill();
         await vm.WaitForDeathAsync();
+    }
+
+    private static async Task<IVirtualMachine> StartAsync(TestHarness h, VirtualMachineRawConfig config, Stream? console = null)
+    {
+        IVirtualMachine vm = await h.Service.CreateVmAsync(config, console);
+        await vm.StartAsync();
+        h.TrackPid(vm);
+        return vm;
     }
 
     private static long Kb(string line) => long.Parse(line[(line.LastIndexOf('-') + 1)..], CultureInfo.InvariantCulture);
