@@ -31,6 +31,19 @@ public sealed partial class QemuDriveEndToEndTests
     }
 
     [SkippableFact(Timeout = 180_000)]
+    public async Task ConsoleInputEnds_QemuKeepsRunning_GuestFinishesNormally()
+    {
+        GuestImage.SkipUnlessAvailable();
+        await using var h = GuestImage.Harness();
+        IVirtualMachine vm = await StartAsync(h, GuestImage.Script("sleep 3; echo STILL-ALIVE-$((1+1))"));
+
+        await vm.CopyToConsoleInputAsync(new MemoryStream()); // end of input at once: QEMU reads end-of-file on its stdin
+
+        (await vm.WaitForConsoleLineAsync("STILL-ALIVE-2", Wait)).Should().Be("STILL-ALIVE-2");
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown);
+    }
+
+    [SkippableFact(Timeout = 180_000)]
     public async Task ConsoleWait_MarkerAfterADelay_Completes_ALineThatNeverComesFailsWithShutdown()
     {
         GuestImage.SkipUnlessAvailable();
