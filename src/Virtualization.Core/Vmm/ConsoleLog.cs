@@ -14,7 +14,7 @@ internal static partial class ConsoleLog
     [LoggerMessage(201, LogLevel.Warning, "Console input of CID {Cid} failed: its source stream threw; the guest console input was ended")]
     internal static partial void ConsoleInputSourceFailed(ILogger logger, int cid, Exception exception);
 
-    [LoggerMessage(202, LogLevel.Information, "VM with CID {Cid}: {Operation} done")]
+    [LoggerMessage(202, LogLevel.Debug, "VM with CID {Cid}: {Operation} done")]
     internal static partial void ControlDone(ILogger logger, int cid, string operation);
 
     [LoggerMessage(203, LogLevel.Warning, "VM with CID {Cid}: {Operation} failed")]
