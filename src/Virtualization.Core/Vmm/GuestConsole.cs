@@ -80,13 +80,20 @@ internal sealed class GuestConsole
             while (true)
             {
                 int read;
+                Task<int> pending = source.ReadAsync(buffer, stop.Token).AsTask();
                 try
                 {
-                    read = await source.ReadAsync(buffer, stop.Token).AsTask().WaitAsync(stop.Token).ConfigureAwait(false);
+                    read = await pending.WaitAsync(stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (_gone.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
+                    Abandon(pending);
                     return; // The VM is gone: nothing more to copy.
+                }
+                catch (OperationCanceledException)
+                {
+                    Abandon(pending);
+                    throw;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -184,6 +191,10 @@ internal sealed class GuestConsole
             // The VMM is gone already.
         }
     }
+
+    /// <summary>A read no one waits for any more: its eventual failure is observed here, not raised as unobserved.</summary>
+    private static void Abandon(Task<int> read) =>
+        _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     private IOException Gone(Exception? inner) =>
         new($"The VMM of CID {_cid} has exited; the guest console takes no more input.", inner);

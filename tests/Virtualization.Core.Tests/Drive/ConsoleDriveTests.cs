@@ -112,6 +112,32 @@ public sealed class ConsoleDriveTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task WaitForConsoleLine_BeganBeforeStart_CompletesOnceTheGuestPrints_NeverStartedVmFailsKilled()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync(new FakeScenario { ConsoleLines = 2 });
+        Task<string> early = vm.WaitForConsoleLineAsync("console line 2", Wait);
+        await vm.StartAsync();
+        h.TrackPid(vm);
+        (await early).Should().Be("fake guest console line 2");
+
+        IVirtualMachine never = await h.CreateAsync();
+        Task<string> waiting = never.WaitForConsoleLineAsync("anything", Wait);
+        await never.DisposeAsync();
+        (await waiting.Invoking(t => t).Should().ThrowAsync<VirtualMachineDiedException>()).Which.Reason.Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ConsoleLines_AreLoggedAtDebugToTheGuestConsoleCategory()
+    {
+        var categories = new CategoryRecorder();
+        await using var h = new TestHarness(loggerProvider: categories);
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleLines = 1 });
+        await vm.WaitForConsoleLineAsync("console line 1", Wait);
+        categories.Lines.Should().Contain(("Virtualization.Core.GuestConsole", Microsoft.Extensions.Logging.LogLevel.Debug, $"CID {vm.Cid} console: fake guest console line 1"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WaitForConsoleLine_ConsoleStreamStillGetsEverything()
     {
         await using var h = new TestHarness();
@@ -192,5 +218,32 @@ public sealed class ConsoleDriveTests
 
         watcher.HistoryCount.Should().BeLessThanOrEqualTo(ConsoleLineWatcher.HistoryChars / "line 0".Length);
         (await watcher.WaitAsync(l => l == "line 99999", "last", TimeSpan.FromSeconds(1), CancellationToken.None)).Should().Be("line 99999", "\\r is trimmed");
+    }
+
+    /// <summary>Records (category, level, message) of every log entry.</summary>
+    private sealed class CategoryRecorder : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Category, Microsoft.Extensions.Logging.LogLevel Level, string Message)> Lines { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Recorder(CategoryRecorder owner, string category) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(
+                Microsoft.Extensions.Logging.LogLevel logLevel,
+                Microsoft.Extensions.Logging.EventId eventId,
+                TState state,
+                Exception? exception,
+                Func<TState, Exception?, string> formatter) => owner.Lines.Enqueue((category, logLevel, formatter(state, exception)));
+        }
     }
 }
