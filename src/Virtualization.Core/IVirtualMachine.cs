@@ -157,6 +157,7 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The console input was already taken.</exception>
     /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> cannot be read.</exception>
     Task CopyToConsoleInputAsync(Stream source, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -173,6 +174,8 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <see cref="VirtualMachineDiedException.Reason"/> says why.</exception>
     /// <exception cref="TimeoutException"><paramref name="timeout"/> passed first; the VM is still running.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    /// <exception cref="ArgumentException"><paramref name="text"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>) or longer than about 24 days.</exception>
     Task<string> WaitForConsoleLineAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -187,6 +190,7 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <exception cref="VirtualMachineDiedException">The VM died (or was dead) before such a line appeared.</exception>
     /// <exception cref="TimeoutException"><paramref name="timeout"/> passed first; the VM is still running.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>) or longer than about 24 days.</exception>
     Task<string> WaitForConsoleLineAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>Opens a vsock connection to <paramref name="port"/> in the guest.</summary>
