@@ -165,6 +165,8 @@ wanted=(
     # ACPI power button + evdev: lets QMP system_powerdown stop the guest (acpid in init).
     "ACPI_BUTTON button"
     "INPUT_EVDEV evdev"
+    # Memory balloon (IVirtualMachine.SetMemoryBalloonAsync; QEMU's virtio-balloon-device).
+    "VIRTIO_BALLOON virtio_balloon"
 )
 
 # Print the modules.dep path of module $1 ('-' and '_' are interchangeable).

@@ -136,6 +136,7 @@ internal static class Program
         var crosvm = new Option<string>("--crosvm") { Description = "The crosvm executable (default: crosvm on PATH).", HelpName = "PATH" };
         var qemu = new Option<string>("--qemu") { Description = "The QEMU executable (default: qemu-system-x86_64 on PATH).", HelpName = "PATH" };
         var console = new Option<string>("--console") { Description = "Write the guest console to FILE instead of stdout.", HelpName = "FILE" };
+        var consoleIn = new Option<bool>("--console-in") { Description = "Forward this tool's stdin to the guest console (end of stdin ends the input; the VM keeps running)." };
         var memory = new Option<int?>("--memory-mib") { Description = "Guest memory in MiB (overrides memory_mib).", HelpName = "N", CustomParser = ParsePositive };
         var cpus = new Option<int?>("--cpus") { Description = "Number of vCPUs (overrides cpus/cpu_topology).", HelpName = "N", CustomParser = ParsePositive };
         var accel = new Option<string>("--accel") { Description = "QEMU acceleration (default auto: KVM when usable).", HelpName = "auto|kvm|tcg" };
@@ -145,7 +146,7 @@ internal static class Program
 
         var command = new Command("run", "Create a VM from a JSON config, start it, and wait until it dies (Ctrl+C stops it).")
         {
-            config, vmm, crosvm, qemu, console, memory, cpus, accel, tempDir, verbose,
+            config, vmm, crosvm, qemu, console, consoleIn, memory, cpus, accel, tempDir, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -162,6 +163,7 @@ internal static class Program
                 CrosvmPath = parse.GetValue(crosvm),
                 QemuPath = parse.GetValue(qemu),
                 ConsolePath = parse.GetValue(console),
+                ConsoleInput = parse.GetValue(consoleIn) ? Console.OpenStandardInput() : null,
                 MemoryMib = memoryMib,
                 Cpus = cpuCount,
                 Acceleration = parse.GetValue(accel) switch

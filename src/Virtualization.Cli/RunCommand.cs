@@ -105,6 +105,11 @@ internal sealed class RunCommand
         {
             await vm.StartAsync(stopToken).ConfigureAwait(false);
             await _out.WriteLineAsync($"Started VM, state now {StateNames.Of(vm.State)}.").ConfigureAwait(false);
+            if (options.ConsoleInput is { } input)
+            {
+                // Ends with the input or the VM; a stalled stdin never holds up the VM's death.
+                _ = ForwardConsoleInputAsync(vm, input);
+            }
         }
         catch (VirtualMachineStartException e)
         {
@@ -171,6 +176,18 @@ internal sealed class RunCommand
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task ForwardConsoleInputAsync(IVirtualMachine vm, Stream input)
+    {
+        try
+        {
+            await vm.CopyToConsoleInputAsync(input, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            await _err.WriteLineAsync($"Console input ended: {e.Message}").ConfigureAwait(false);
         }
     }
 

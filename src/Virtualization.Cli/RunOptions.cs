@@ -18,6 +18,9 @@ internal sealed record RunOptions(string ConfigPath)
     /// <summary>File that receives the guest console instead of stdout.</summary>
     public string? ConsolePath { get; init; }
 
+    /// <summary>What to type into the guest console (<c>--console-in</c>: the tool's stdin); null for no console input.</summary>
+    public Stream? ConsoleInput { get; init; }
+
     /// <summary>Overrides the config's <c>memory_mib</c>.</summary>
     public int? MemoryMib { get; init; }
 

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Virtualization.Core;
 
 /// <summary>
@@ -16,6 +18,12 @@ public interface IVirtualMachine : IAsyncDisposable
 
     /// <summary>Why the VM died, once it is <see cref="VirtualMachineState.Dead"/>; otherwise <see langword="null"/>.</summary>
     DeathReason? DeathReason { get; }
+
+    /// <summary>
+    /// Whether the VM's vCPUs are paused by <see cref="SuspendAsync"/> (and not resumed since). Orthogonal to
+    /// <see cref="State"/>: a suspended VM keeps its state (Starting ... Finished); a dead VM is never suspended. Never blocks.
+    /// </summary>
+    bool IsSuspended { get; }
 
     /// <summary>
     /// Registers <paramref name="callback"/> for this VM's events. If the VM is already dead,
@@ -75,6 +83,115 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="state"/> is not a defined state.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
     Task<VirtualMachineState> WaitForStateAsync(VirtualMachineState state, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Pauses the guest: its vCPUs stop (crosvm <c>suspend</c>, QEMU QMP <c>stop</c>); devices and the VMM keep running,
+    /// so the VM stays alive and its state does not change. Completes once the VMM confirmed; then
+    /// <see cref="IsSuspended"/> is true. Idempotent: suspending a suspended VM does nothing. <see cref="Kill"/>,
+    /// <see cref="StopAsync"/> and disposal work on a suspended VM (a graceful stop resumes it first where the VMM needs it).
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for an earlier suspend, resume or balloon request of this VM; once
+    /// this request was sent to the VMM it is completed.</param>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, is being killed, or is dead.</exception>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request; the VM is still running.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    Task SuspendAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Resumes a suspended guest (crosvm <c>resume</c>, QEMU QMP <c>cont</c>). Completes once the VMM confirmed; then
+    /// <see cref="IsSuspended"/> is false. Idempotent: resuming a VM that is not suspended does nothing.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for an earlier control request of this VM; once this request was
+    /// sent to the VMM it is completed.</param>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, is being killed, or is dead.</exception>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    Task ResumeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets the memory balloon's target size: <paramref name="balloonBytes"/> is the memory taken <em>from</em> the guest
+    /// (crosvm's and Android's meaning; for QEMU, whose <c>balloon</c> command takes the memory the guest keeps, the
+    /// library sends guest memory minus <paramref name="balloonBytes"/>). 0 deflates the balloon completely. Returns once
+    /// the VMM has the new target; the guest's driver then inflates or deflates in its own time
+    /// (<see cref="GetMemoryBalloonStatsAsync"/> shows the progress). The guest needs the virtio-balloon driver.
+    /// </summary>
+    /// <param name="balloonBytes">The balloon size in bytes: at least 0 and less than the guest's memory.</param>
+    /// <param name="cancellationToken">Stops waiting for an earlier control request of this VM.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="balloonBytes"/> is negative, or not less than the guest's memory.</exception>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, is being killed, or is dead.</exception>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request (for example crosvm run with <c>--no-balloon</c>).</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    Task SetMemoryBalloonAsync(long balloonBytes, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the memory balloon's size and the guest's memory statistics.</summary>
+    /// <param name="cancellationToken">Stops waiting for an earlier control request of this VM.</param>
+    /// <returns>The balloon and the guest's statistics (each null until the guest reported it).</returns>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, is being killed, or is dead.</exception>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    Task<MemoryBalloonStats> GetMemoryBalloonStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens the guest console's input: bytes written to the returned stream reach the guest's serial console
+    /// (<c>ttyS0</c>) as if typed. Writes never hold the VM's lock and never hold up the VM or its death; once the VMM has
+    /// exited they throw <see cref="IOException"/>. Disposing the stream ends the input (the VMM reads end-of-file and
+    /// stops reading its console input for good); the VM keeps running. The input can be taken once per VM, by this
+    /// method or by <see cref="CopyToConsoleInputAsync"/>.
+    /// </summary>
+    /// <returns>A write-only, non-seekable stream.</returns>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, or is dead.</exception>
+    /// <exception cref="InvalidOperationException">The console input was already taken.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    Stream OpenConsoleInput();
+
+    /// <summary>
+    /// Feeds <paramref name="source"/> to the guest console (see <see cref="OpenConsoleInput"/>) until it ends, then ends
+    /// the input (the VM keeps running). A source that stalls never holds up the VM: when the VM dies, the copy is
+    /// abandoned and the task completes. The input can be taken once per VM.
+    /// </summary>
+    /// <param name="source">What to type into the guest, for example the host's stdin. Not disposed.</param>
+    /// <param name="cancellationToken">Stops the copy (and ends the input).</param>
+    /// <returns>Completes when <paramref name="source"/> ended or the VM died; faults with the source's exception if
+    /// reading it failed (the input is then ended, the VM keeps running).</returns>
+    /// <exception cref="VirtualMachineNotRunningException">The VM has not been started, is still starting, or is dead.</exception>
+    /// <exception cref="InvalidOperationException">The console input was already taken.</exception>
+    /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> cannot be read.</exception>
+    Task CopyToConsoleInputAsync(Stream source, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits for a guest console line that contains <paramref name="text"/> (ordinal comparison), like testcontainers'
+    /// "wait for log message". Recent lines count too: the wait looks at the last 16 KiB of console lines first, so a
+    /// line printed just before the call is not missed. The console is observed whether or not a console output stream
+    /// was given, without taking anything from that stream. Lines are cut at 4 KiB; a trailing <c>\r</c> is removed.
+    /// </summary>
+    /// <param name="text">The text to look for; not empty.</param>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Stops waiting (the VM is not affected).</param>
+    /// <returns>The first matching line.</returns>
+    /// <exception cref="VirtualMachineDiedException">The VM died (or was dead) before such a line appeared; its
+    /// <see cref="VirtualMachineDiedException.Reason"/> says why.</exception>
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed first; the VM is still running.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    /// <exception cref="ArgumentException"><paramref name="text"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>) or longer than about 24 days.</exception>
+    Task<string> WaitForConsoleLineAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits for a guest console line that <paramref name="pattern"/> matches; otherwise as
+    /// <see cref="WaitForConsoleLineAsync(string, TimeSpan, CancellationToken)"/>. A <see cref="RegexMatchTimeoutException"/>
+    /// of the pattern fails the wait with it.
+    /// </summary>
+    /// <param name="pattern">The pattern a line must match.</param>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Stops waiting (the VM is not affected).</param>
+    /// <returns>The first matching line.</returns>
+    /// <exception cref="VirtualMachineDiedException">The VM died (or was dead) before such a line appeared.</exception>
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed first; the VM is still running.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>) or longer than about 24 days.</exception>
+    Task<string> WaitForConsoleLineAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>Opens a vsock connection to <paramref name="port"/> in the guest.</summary>
     /// <param name="port">The guest port; must not be negative.</param>

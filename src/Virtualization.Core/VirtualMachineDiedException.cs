@@ -21,13 +21,29 @@ public sealed class VirtualMachineDiedException : InvalidOperationException
         ReachedState = reachedState;
     }
 
+    /// <summary>Creates the exception for a wait that was not for a state (a console line, see
+    /// <see cref="IVirtualMachine.WaitForConsoleLineAsync(string, TimeSpan, CancellationToken)"/>); <see cref="AwaitedState"/>
+    /// is then <see cref="VirtualMachineState.Dead"/> and <paramref name="awaited"/> says what was awaited.</summary>
+    /// <param name="cid">The VM's CID.</param>
+    /// <param name="reason">Why the VM died.</param>
+    /// <param name="reachedState">The last state the VM was in before it died.</param>
+    /// <param name="awaited">What was awaited, for the message (for example <c>a console line containing "ready"</c>).</param>
+    public VirtualMachineDiedException(int cid, DeathReason reason, VirtualMachineState reachedState, string awaited)
+        : base($"VM with CID {cid} died ({reason}) in state {reachedState} before {awaited} appeared. " + Advice(reason))
+    {
+        Cid = cid;
+        Reason = reason;
+        AwaitedState = VirtualMachineState.Dead;
+        ReachedState = reachedState;
+    }
+
     /// <summary>The VM's CID.</summary>
     public int Cid { get; }
 
     /// <summary>Why the VM died.</summary>
     public DeathReason Reason { get; }
 
-    /// <summary>The state that was awaited.</summary>
+    /// <summary>The state that was awaited; <see cref="VirtualMachineState.Dead"/> when the wait was for a console line.</summary>
     public VirtualMachineState AwaitedState { get; }
 
     /// <summary>The last state the VM was in before it died.</summary>

@@ -107,7 +107,10 @@ public sealed class VirtualizationService : IVirtualizationService
             folder = CreateVmFolder(root, lease.Cid);
             VmmDisk[] disks = await _runner.PrepareDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
             ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
-            var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger);
+            var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger)
+            {
+                Console = new GuestConsole(consoleOutput, logger, _loggerFactory.CreateLogger(ConsoleLog.LineCategory), lease.Cid),
+            };
             var vm = new VmInstance(this, _runner, launch, lease, _options, _vsock, logger);
             lock (_gate)
             {

@@ -60,7 +60,7 @@ internal static class CrosvmCommandLine
         }
 
         args.Add("--serial");
-        args.Add(consoleToStdout ? "type=stdout,hardware=serial,num=1,console=true" : "type=sink,hardware=serial,num=1");
+        args.Add(consoleToStdout ? "type=stdout,hardware=serial,num=1,console=true,stdin=true" : "type=sink,hardware=serial,num=1");
         args.Add("--socket");
         args.Add(PlainPath(Path.Combine(request.TemporaryDirectory, ControlSocketName), "control socket"));
         if (config.Initrd is { } initrd)

@@ -14,9 +14,12 @@ internal sealed class CrosvmProcess : VmmProcess
     private readonly ILogger _logger;
     private readonly int _cid;
 
-    internal CrosvmProcess(VmmChildProcess child, string crosvmPath, string controlSocket, ILogger logger, int cid)
+    private readonly long _guestMemoryBytes;
+
+    internal CrosvmProcess(VmmChildProcess child, string crosvmPath, string controlSocket, ILogger logger, int cid, long guestMemoryBytes)
         : base(child, "crosvm")
     {
+        _guestMemoryBytes = guestMemoryBytes;
         _crosvmPath = crosvmPath;
         _controlSocket = controlSocket;
         _logger = logger;
@@ -35,6 +38,25 @@ internal sealed class CrosvmProcess : VmmProcess
         {
             Log.StopRequestFailed(_logger, _cid, result.ExitCode, result.StandardError.Trim());
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks><c>crosvm suspend SOCKET</c>: the vCPUs only (not <c>--full</c>, which needs a newer crosvm and also stops devices).</remarks>
+    public override Task SuspendAsync(CancellationToken cancellationToken) => ControlAsync("suspend", ["suspend"], cancellationToken);
+
+    /// <inheritdoc/>
+    public override Task ResumeAsync(CancellationToken cancellationToken) => ControlAsync("resume", ["resume"], cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>Without <c>--wait</c> (2024 and later only): the command returns once crosvm has the new target.</remarks>
+    public override Task SetBalloonAsync(long balloonBytes, CancellationToken cancellationToken) =>
+        ControlAsync("balloon", CrosvmControl.Balloon(balloonBytes), cancellationToken);
+
+    /// <inheritdoc/>
+    public override async Task<MemoryBalloonStats> GetBalloonStatsAsync(CancellationToken cancellationToken)
+    {
+        string output = await CrosvmControl.RunAsync(_crosvmPath, _controlSocket, "balloon_stats", ["balloon_stats"], _cid, cancellationToken).ConfigureAwait(false);
+        return CrosvmControl.ParseStats(output, _guestMemoryBytes);
     }
 
     /// <inheritdoc/>
@@ -61,6 +83,9 @@ internal sealed class CrosvmProcess : VmmProcess
             return false; // Not listening yet (ECONNREFUSED), or gone (ENOENT).
         }
     }
+
+    private Task<string> ControlAsync(string operation, string[] arguments, CancellationToken cancellationToken) =>
+        CrosvmControl.RunAsync(_crosvmPath, _controlSocket, operation, arguments, _cid, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>

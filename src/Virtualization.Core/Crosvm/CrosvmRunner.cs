@@ -26,9 +26,9 @@ internal sealed class CrosvmRunner(string crosvmPath) : VmmRunner(crosvmPath)
 
     /// <inheritdoc/>
     protected override List<string> BuildArguments(VmmLaunchRequest request) =>
-        CrosvmCommandLine.Build(request, consoleToStdout: request.ConsoleOutput is not null);
+        CrosvmCommandLine.Build(request, consoleToStdout: true); // always observed, and it takes input
 
     /// <inheritdoc/>
     protected override IVmmProcess CreateProcess(VmmChildProcess child, string executable, VmmLaunchRequest request) =>
-        new CrosvmProcess(child, executable, Path.Combine(request.TemporaryDirectory, CrosvmCommandLine.ControlSocketName), request.Logger, request.Cid);
+        new CrosvmProcess(child, executable, Path.Combine(request.TemporaryDirectory, CrosvmCommandLine.ControlSocketName), request.Logger, request.Cid, request.GuestMemoryBytes);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Payload;
 using Virtualization.Core.Vmm;
@@ -37,6 +38,9 @@ internal sealed class VmInstance : IVirtualMachine
     private readonly PayloadHost? _payload;
     private readonly TimeSpan _payloadStartTimeout;
     private readonly List<StateWaiter> _waiters = [];
+
+    // Serializes suspend, resume and balloon requests (I/O, never under the lock).
+    private readonly SemaphoreSlim _control = new(1, 1);
 
     private Phase _phase = Phase.NotStarted;
     private IVmmProcess? _process;
@@ -98,6 +102,9 @@ internal sealed class VmInstance : IVirtualMachine
 
     /// <inheritdoc/>
     public DeathReason? DeathReason => _state.Reason;
+
+    /// <inheritdoc/>
+    public bool IsSuspended => _state.Suspended;
 
     /// <summary>The VM's private folder.</summary>
     internal string TemporaryDirectory => _launch.TemporaryDirectory;
@@ -414,6 +421,97 @@ internal sealed class VmInstance : IVirtualMachine
         return _vsock.ConnectAsync((uint)Cid, (uint)port, _vsockConnectTimeout, cancellationToken);
     }
 
+    /// <inheritdoc/>
+    public Task SuspendAsync(CancellationToken cancellationToken = default) => SetSuspendedAsync(true, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task ResumeAsync(CancellationToken cancellationToken = default) => SetSuspendedAsync(false, cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task SetMemoryBalloonAsync(long balloonBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(balloonBytes);
+        if (balloonBytes >= _launch.GuestMemoryBytes)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(balloonBytes),
+                balloonBytes,
+                $"The balloon takes memory from the guest, so it must be smaller than the guest's {_launch.GuestMemoryBytes} bytes. Pass the bytes to take away (0 gives everything back).");
+        }
+
+        IVmmProcess process = await AcquireControlAsync("set the memory balloon of", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendControlAsync("balloon", process, p => p.SetBalloonAsync(balloonBytes, CancellationToken.None)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<MemoryBalloonStats> GetMemoryBalloonStatsAsync(CancellationToken cancellationToken = default)
+    {
+        IVmmProcess process = await AcquireControlAsync("read the memory balloon of", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            MemoryBalloonStats? stats = null;
+            await SendControlAsync("balloon_stats", process, async p => stats = await p.GetBalloonStatsAsync(CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+            return stats!;
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public Stream OpenConsoleInput()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_phase != Phase.Running)
+            {
+                throw NotRunningLocked("open the console input of", null);
+            }
+        }
+
+        return _launch.Console.TakeInput() ?? throw new InvalidOperationException(
+            $"The console input of VM with CID {Cid} was already taken (by OpenConsoleInput or CopyToConsoleInputAsync); it can be taken "
+            + "once per VM, because ending it ends the VMM's console input for good. Keep the first stream and write to it.");
+    }
+
+    /// <inheritdoc/>
+    public Task CopyToConsoleInputAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.CanRead)
+        {
+            throw new ArgumentException("The console input source must be readable.", nameof(source));
+        }
+
+        Stream input = OpenConsoleInput();
+        return _launch.Console.CopyFromAsync(source, input, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<string> WaitForConsoleLineAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        CheckTimeout(timeout);
+        return _launch.Console.Lines.WaitAsync(line => line.Contains(text, StringComparison.Ordinal), $"a console line containing \"{text}\"", timeout, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<string> WaitForConsoleLineAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        CheckTimeout(timeout);
+        return _launch.Console.Lines.WaitAsync(pattern.IsMatch, $"a console line matching /{pattern}/", timeout, cancellationToken);
+    }
+
     /// <summary>Kills the VM if it runs, waits for its death and cleanup, and removes it from the service.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -467,7 +565,7 @@ internal sealed class VmInstance : IVirtualMachine
             }
 
             bool startedNow = _reached < VirtualMachineState.Started;
-            SetStateLocked(new StateBox(next, null));
+            SetStateLocked(new StateBox(next, null, _state.Suspended));
             elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
             if (startedNow)
             {
@@ -647,6 +745,18 @@ internal sealed class VmInstance : IVirtualMachine
     /// <summary>After death: waits for OnDied delivery, deletes the folder, releases the CID. Never throws.</summary>
     private async Task FinishDeathAsync(Task delivered)
     {
+        // Console waits fail at once with the reason (the console was drained before the death was marked), and input
+        // writes still pending are abandoned.
+        DeathReason died;
+        VirtualMachineState reached;
+        lock (_gate)
+        {
+            died = _state.Reason ?? Core.DeathReason.Unknown;
+            reached = _reached;
+        }
+
+        _launch.Console.Lines.End(awaited => new VirtualMachineDiedException(Cid, died, reached, awaited));
+        _launch.Console.Disconnect();
         try
         {
             await delivered.ConfigureAwait(false);
@@ -674,6 +784,97 @@ internal sealed class VmInstance : IVirtualMachine
             _death.TrySetResult(_state.Reason ?? Core.DeathReason.Unknown);
         }
     }
+
+    private static void CheckTimeout(TimeSpan timeout)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan && (timeout < TimeSpan.Zero || timeout.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more (at most 24 days), or Timeout.InfiniteTimeSpan.");
+        }
+    }
+
+    private async Task SetSuspendedAsync(bool suspend, CancellationToken cancellationToken)
+    {
+        string operation = suspend ? "suspend" : "resume";
+        IVmmProcess process = await AcquireControlAsync(operation, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_gate)
+            {
+                if (_state.Suspended == suspend)
+                {
+                    return; // Idempotent.
+                }
+            }
+
+            await SendControlAsync(operation, process, p => suspend ? p.SuspendAsync(CancellationToken.None) : p.ResumeAsync(CancellationToken.None)).ConfigureAwait(false);
+            lock (_gate)
+            {
+                // A VM that died meanwhile is Dead and never suspended; one being killed keeps the truth until it dies.
+                if (_phase == Phase.Running)
+                {
+                    _state = _state with { Suspended = suspend };
+                }
+            }
+        }
+        finally
+        {
+            _control.Release();
+        }
+    }
+
+    /// <summary>Takes the control slot of a running VM (released by the caller); throws if the VM is not running.</summary>
+    private async Task<IVmmProcess> AcquireControlAsync(string operation, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _ = RunningProcessLocked(operation);
+        }
+
+        await _control.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_gate)
+            {
+                return RunningProcessLocked(operation);
+            }
+        }
+        catch
+        {
+            _control.Release();
+            throw;
+        }
+    }
+
+    /// <summary>Sends one control request; a failure because the VM died meanwhile is reported as not running.</summary>
+    private async Task SendControlAsync(string operation, IVmmProcess process, Func<IVmmProcess, Task> request)
+    {
+        try
+        {
+            await request(process).ConfigureAwait(false);
+            ConsoleLog.ControlDone(_logger, Cid, operation);
+        }
+        catch (VirtualMachineControlException e)
+        {
+            lock (_gate)
+            {
+                if (_phase != Phase.Running || _killRequested)
+                {
+                    throw NotRunningLocked(operation, e);
+                }
+            }
+
+            ConsoleLog.ControlFailed(_logger, Cid, operation, e);
+            throw;
+        }
+    }
+
+    private IVmmProcess RunningProcessLocked(string operation) =>
+        _phase == Phase.Running && !_killRequested && _process is { } process ? process : throw NotRunningLocked(operation, null);
+
+    private VirtualMachineNotRunningException NotRunningLocked(string operation, Exception? inner) =>
+        new(Cid, operation, _state.State, _state.Reason, inner);
 
     private bool KilledByRequest()
     {
@@ -803,7 +1004,7 @@ internal sealed class VmInstance : IVirtualMachine
     }
 
     /// <summary>The public state and death reason, swapped as one immutable object so readers never tear.</summary>
-    private sealed record StateBox(VirtualMachineState State, DeathReason? Reason)
+    private sealed record StateBox(VirtualMachineState State, DeathReason? Reason, bool Suspended = false)
     {
         internal static readonly StateBox NotStarted = new(VirtualMachineState.NotStarted, null);
         internal static readonly StateBox Starting = new(VirtualMachineState.Starting, null);

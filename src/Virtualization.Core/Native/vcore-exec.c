@@ -7,7 +7,8 @@
  *              before the signal was armed).
  *   IO_SOCKET  abstract AF_UNIX name (without the leading NUL) of the host's I/O listener.
  *   TOKEN      32 hex digits naming this launch to the host.
- *   MODE       "c": the VMM's stdout (the guest console) goes to the host; "-": to /dev/null.
+ *   MODE       "c": the VMM's stdout (the guest console) goes to the host and its stdin (console input) comes from
+ *              the same connection; "-": both on /dev/null.
  *   VMM        absolute path of the VMM; VMM_ARGS its arguments (never through a shell).
  *
  * What it does, in order:
@@ -17,7 +18,7 @@
  *     ('O' + TOKEN); then waits for the host's go byte on the stderr connection. The host opens a pidfd on this
  *     process before it says go, so until then this process cannot exit on its own and its pid cannot be reused;
  *  3. forks the VMM into a process group of its own (pgid = the VMM's pid), with PR_SET_PDEATHSIG=SIGKILL tied to
- *     this process, stdin on /dev/null, stdout on the console connection (or /dev/null), stderr on the stderr one;
+ *     this process, stdin and stdout on the console connection (or /dev/null), stderr on the stderr one;
  *  4. waits. SIGTERM, SIGINT or SIGHUP (the host's Kill, or the host's death through the parent-death signal)
  *     SIGKILLs the VMM's whole process group. When the VMM exits, its group is SIGKILLed too (children it forked
  *     cannot hold the console open or outlive it) and only then is the VMM reaped. The group is only ever signalled
@@ -298,7 +299,8 @@ static __attribute__((noreturn)) void run_vmm(long self, int console, int errors
     }
 
     int null_fd = (int)sys4(NR_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
-    if (null_fd < 0 || !place(null_fd, 0) || !place(console >= 0 ? console : null_fd, 1) || !place(errors, 2)) {
+    int console_fd = console >= 0 ? console : null_fd;
+    if (null_fd < 0 || !place(console_fd, 0) || !place(console_fd, 1) || !place(errors, 2)) {
         die(127);
     }
 

@@ -10,6 +10,9 @@ internal static class QemuCommandLine
     /// <summary>The QMP socket's file name inside the VM's temporary folder.</summary>
     internal const string QmpSocketName = "qmp.sock";
 
+    /// <summary>The QOM id of the balloon device (its path is <c>/machine/peripheral/balloon0</c>).</summary>
+    internal const string BalloonId = "balloon0";
+
     /// <summary>The arguments, as an argv array (never a shell line).</summary>
     internal static List<string> Build(VmmLaunchRequest request, bool useKvm, bool withVsock)
     {
@@ -21,13 +24,18 @@ internal static class QemuCommandLine
             "-accel", useKvm ? "kvm" : "tcg",
             "-m", (config.MemoryMib > 0 ? config.MemoryMib : 256).ToString(CultureInfo.InvariantCulture),
             "-smp", (config.CpuCount > 0 ? config.CpuCount : 1).ToString(CultureInfo.InvariantCulture),
-            "-serial", request.ConsoleOutput is null ? "null" : "stdio",
+            // The console is always on the VMM's stdio (one socket to the host): it is observed for line waits, and
+            // stdin is the console input.
+            "-serial", "stdio",
             // A chardev spec: QEMU splits it at single commas, so the path's commas are doubled (a folder named
             // "t,server=off" would otherwise end the path and add an option).
             "-qmp", $"unix:{EscapeOption(Path.Combine(request.TemporaryDirectory, QmpSocketName))},server=on,wait=off",
 
             // pvpanic lets a panicking guest say so (GUEST_PANICKED) instead of looking like a reboot.
             "-device", "pvpanic",
+
+            // The memory balloon (IVirtualMachine.SetMemoryBalloonAsync); crosvm has one by default.
+            "-device", "virtio-balloon-device,id=" + BalloonId,
         };
         if (useKvm)
         {

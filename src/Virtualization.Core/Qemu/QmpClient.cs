@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -6,7 +8,8 @@ namespace Virtualization.Core.Qemu;
 
 /// <summary>
 /// A minimal QMP (QEMU Machine Protocol) client over the VM's Unix socket: negotiates capabilities, sends commands
-/// without waiting for their replies, and remembers the events that say why the guest went down.
+/// (without waiting, or <see cref="ExecuteAsync"/> with an <c>id</c> that its reply carries back), and remembers the
+/// events that say why the guest went down.
 /// </summary>
 internal sealed class QmpClient : IAsyncDisposable
 {
@@ -14,7 +17,10 @@ internal sealed class QmpClient : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly StreamReader _reader;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonElement>> _pending = new();
     private Task _readLoop = Task.CompletedTask;
+    private long _nextId;
+    private volatile bool _closed;
     private volatile string? _shutdownReason;
     private volatile bool _panicked;
 
@@ -91,6 +97,44 @@ internal sealed class QmpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> with <paramref name="argumentsJson"/> (a JSON object, or null) and returns its
+    /// <c>return</c> value.
+    /// </summary>
+    /// <exception cref="QmpErrorException">QEMU answered with an error.</exception>
+    /// <exception cref="IOException">The socket closed (QEMU exited) before the reply.</exception>
+    internal async Task<JsonElement> ExecuteAsync(string command, string? argumentsJson, CancellationToken cancellationToken)
+    {
+        long id = Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = reply;
+        try
+        {
+            if (_closed)
+            {
+                throw new IOException("QEMU closed its QMP socket.");
+            }
+
+            string arguments = argumentsJson is null ? string.Empty : ",\"arguments\":" + argumentsJson;
+            byte[] line = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"execute\":\"{command}\"{arguments},\"id\":{id}}}\n"));
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _stream.WriteAsync(line, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
     /// <summary>Waits until QEMU closes the socket (it exits), so every event has been seen.</summary>
     internal Task Completion => _readLoop;
 
@@ -119,12 +163,39 @@ internal sealed class QmpClient : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
+        finally
+        {
+            _closed = true;
+            foreach (TaskCompletionSource<JsonElement> reply in _pending.Values)
+            {
+                reply.TrySetException(new IOException("QEMU closed its QMP socket before it answered (it exited)."));
+            }
+        }
     }
 
     private void Observe(JsonDocument message)
     {
         using (message)
         {
+            if (message.RootElement.TryGetProperty("id", out JsonElement id))
+            {
+                if (id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out long number) && _pending.TryGetValue(number, out var reply))
+                {
+                    if (message.RootElement.TryGetProperty("return", out JsonElement value))
+                    {
+                        reply.TrySetResult(value.Clone());
+                    }
+                    else if (message.RootElement.TryGetProperty("error", out JsonElement error))
+                    {
+                        reply.TrySetException(new QmpErrorException(
+                            error.TryGetProperty("class", out JsonElement c) ? c.GetString() ?? string.Empty : string.Empty,
+                            error.TryGetProperty("desc", out JsonElement d) ? d.GetString() ?? string.Empty : string.Empty));
+                    }
+                }
+
+                return;
+            }
+
             if (!message.RootElement.TryGetProperty("event", out JsonElement name))
             {
                 return;

@@ -23,4 +23,20 @@ internal interface IVmmProcess
 
     /// <summary>Kills the VMM and its process group; idempotent, and a no-op once it has exited.</summary>
     void Kill();
+
+    /// <summary>Pauses the guest's vCPUs (crosvm <c>suspend</c>, QMP <c>stop</c>); completes when the VMM confirmed.</summary>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    Task SuspendAsync(CancellationToken cancellationToken);
+
+    /// <summary>Resumes the guest's vCPUs (crosvm <c>resume</c>, QMP <c>cont</c>); completes when the VMM confirmed.</summary>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    Task ResumeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sets the balloon's target size: <paramref name="balloonBytes"/> taken from the guest.</summary>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    Task SetBalloonAsync(long balloonBytes, CancellationToken cancellationToken);
+
+    /// <summary>Reads the balloon's size and the guest's memory statistics.</summary>
+    /// <exception cref="VirtualMachineControlException">The VMM refused or failed the request.</exception>
+    Task<MemoryBalloonStats> GetBalloonStatsAsync(CancellationToken cancellationToken);
 }

@@ -39,23 +39,26 @@ internal sealed class VmmChildProcess
     private readonly Process _process;
     private readonly PidfdHandle _pidfd;
     private readonly Socket _stderr;
-    private readonly Socket? _console;
+    private readonly Socket _console;
+    private readonly GuestConsole _guestConsole;
     private readonly ILogger _logger;
     private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
 
     private VmmChildProcess(
-        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger, int cid)
+        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket console, GuestConsole guestConsole, ILogger logger, int cid)
     {
         _process = process;
         _pidfd = pidfd;
         _stderr = stderr;
         _console = console;
+        _guestConsole = guestConsole;
+        guestConsole.Connect(console);
         _logger = logger;
         _cid = cid;
         ProcessId = process.Id;
         ProcessExited = processExited;
-        Task consolePump = console is null || consoleOutput is null ? Task.CompletedTask : CopyConsoleAsync(console, consoleOutput);
+        Task consolePump = CopyConsoleAsync(console, guestConsole);
         Task stderrPump = PumpStandardErrorAsync();
         Exited = FinishAsync(consolePump, stderrPump);
     }
@@ -84,7 +87,7 @@ internal sealed class VmmChildProcess
     internal static async Task<VmmChildProcess> StartAsync(
         string resolved,
         IReadOnlyList<string> arguments,
-        Stream? consoleOutput,
+        GuestConsole guestConsole,
         ILogger logger,
         int cid,
         CancellationToken cancellationToken)
@@ -96,7 +99,7 @@ internal sealed class VmmChildProcess
         startInfo.ArgumentList.Add(VmmIoListener.Name);
         using VmmIoListener.Launch launch = VmmIoListener.Register();
         startInfo.ArgumentList.Add(launch.Token);
-        startInfo.ArgumentList.Add(consoleOutput is null ? "-" : "c");
+        startInfo.ArgumentList.Add("c"); // The console is always connected: it is observed (line waits) and takes input.
         startInfo.ArgumentList.Add(resolved);
         foreach (string argument in arguments)
         {
@@ -125,10 +128,7 @@ internal sealed class VmmChildProcess
         {
             Task helperExited = process.WaitForExitAsync(helperWait.Token);
             stderr = await launch.WaitForAsync(console: false, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
-            if (consoleOutput is not null)
-            {
-                console = await launch.WaitForAsync(console: true, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
-            }
+            console = await launch.WaitForAsync(console: true, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
 
             // The helper is blocked until it reads the go byte, so the pid is still its own: the pidfd cannot name
             // another process. The exit is watched before the VMM exists, so no exit can go unseen.
@@ -137,7 +137,7 @@ internal sealed class VmmChildProcess
             stderr.Send("G"u8);
             await helperWait.CancelAsync().ConfigureAwait(false);
             process.EnableRaisingEvents = false;
-            return new VmmChildProcess(process, pidfd, processExited, stderr, console, consoleOutput, logger, cid);
+            return new VmmChildProcess(process, pidfd, processExited, stderr, console, guestConsole, logger, cid);
         }
         catch (Exception e)
         {
@@ -184,6 +184,7 @@ internal sealed class VmmChildProcess
         try
         {
             await ProcessExited.ConfigureAwait(false);
+            _guestConsole.Disconnect();
             await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             exitCode = _process.ExitCode;
         }
@@ -201,7 +202,8 @@ internal sealed class VmmChildProcess
             Log.OutputAbandoned(_logger, _cid, DrainTimeout);
         }
 
-        _console?.Dispose();
+        _guestConsole.Disconnect();
+        _console.Dispose();
         _stderr.Dispose();
         _pidfd.Dispose();
         _process.Dispose();
@@ -209,12 +211,14 @@ internal sealed class VmmChildProcess
     }
 
     /// <summary>
-    /// Copies the guest console to the caller's stream as it arrives. If that stream fails, the failure is logged and
-    /// the rest of the console is drained and dropped: a VMM whose console nobody reads would block its vCPU. The
-    /// buffer is only rented while data is at hand (zero-byte reads), so an idle VM holds none.
+    /// Copies the guest console to the caller's stream (if any) as it arrives, and lets the line watcher see it. If that
+    /// stream fails, the failure is logged and the rest of the console is only observed: a VMM whose console nobody
+    /// reads would block its vCPU. The buffer is only rented while data is at hand (zero-byte reads), so an idle VM
+    /// holds none.
     /// </summary>
-    private async Task CopyConsoleAsync(Socket source, Stream destination)
+    private async Task CopyConsoleAsync(Socket source, GuestConsole console)
     {
+        Stream? destination = console.Output;
         bool sinkFailed = false;
         try
         {
@@ -227,10 +231,12 @@ internal sealed class VmmChildProcess
                     int read = await source.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
                     if (read == 0)
                     {
+                        console.Lines.Complete();
                         return;
                     }
 
-                    if (sinkFailed)
+                    console.Lines.Observe(buffer.AsSpan(0, read));
+                    if (sinkFailed || destination is null)
                     {
                         continue;
                     }

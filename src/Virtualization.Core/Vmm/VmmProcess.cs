@@ -54,6 +54,18 @@ internal abstract class VmmProcess : IVmmProcess
     /// <inheritdoc/>
     public void Kill() => Child.Kill();
 
+    /// <inheritdoc/>
+    public abstract Task SuspendAsync(CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    public abstract Task ResumeAsync(CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    public abstract Task SetBalloonAsync(long balloonBytes, CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    public abstract Task<MemoryBalloonStats> GetBalloonStatsAsync(CancellationToken cancellationToken);
+
     /// <summary>One readiness check: true once the VMM's control channel works.</summary>
     protected abstract ValueTask<bool> IsUpAsync(CancellationToken cancellationToken);
 

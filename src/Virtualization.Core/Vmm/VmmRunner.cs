@@ -74,7 +74,7 @@ internal abstract class VmmRunner : IVmmRunner
         string executable = ExecutableResolver.Resolve(_executable);
         List<string> arguments = BuildArguments(request);
         VmmChildProcess child = await VmmChildProcess.StartAsync(
-            executable, arguments, request.ConsoleOutput, request.Logger, request.Cid, cancellationToken).ConfigureAwait(false);
+            executable, arguments, request.Console, request.Logger, request.Cid, cancellationToken).ConfigureAwait(false);
         return CreateProcess(child, executable, request);
     }
 

@@ -24,7 +24,7 @@ internal static class CommandDispatcher
             return args[index] switch
             {
                 "run" => RunVm(rest, options, scenario),
-                "stop" => StopCommand.Run(rest),
+                "stop" or "suspend" or "resume" or "balloon" or "balloon_stats" => ControlCommand.Run(args[index], rest),
                 "version" => Version(rest),
                 string other => throw new InvalidArgsException($"Unrecognized argument: {other}"),
             };
@@ -114,7 +114,7 @@ internal static class CommandDispatcher
             }
         }
 
-        throw new InvalidArgsException("One of the following subcommands must be present:\n    help\n    run\n    stop\n    version");
+        throw new InvalidArgsException("One of the following subcommands must be present:\n    balloon\n    balloon_stats\n    help\n    resume\n    run\n    stop\n    suspend\n    version");
     }
 
     private static string TakeValue(string[] args, ref int i, string? previous)

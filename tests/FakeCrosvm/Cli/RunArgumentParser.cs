@@ -124,6 +124,9 @@ internal sealed class RunArgumentParser
             case "--protected-vm-without-firmware":
                 _options.ProtectedVm = true;
                 break;
+            case "--no-balloon":
+                _options.NoBalloon = true;
+                break;
             default:
                 break; // accepted, no effect on the fake
         }

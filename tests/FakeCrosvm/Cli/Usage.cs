@@ -18,6 +18,10 @@ internal static class Usage
         Commands:
           run                start a (fake) virtual machine
           stop               stop a running VM through its control socket
+          suspend            suspend the VM's vCPUs (--full: and its devices)
+          resume             resume the VM's vCPUs (--full: and its devices)
+          balloon            set the balloon size in bytes
+          balloon_stats      print the balloon statistics as JSON
           version            show the version
         """;
 
@@ -48,5 +52,38 @@ internal static class Usage
         Usage: crosvm stop <socket_path>
 
         Stop the VM listening on the given control socket.
+        """;
+
+    public const string Suspend = """
+        Usage: crosvm suspend <socket_path> [--full]
+
+        Suspend the crosvm instance.
+
+        Options:
+          --full             suspend all devices as well as the vCPUs
+        """;
+
+    public const string Resume = """
+        Usage: crosvm resume <socket_path> [--full]
+
+        Resume the crosvm instance.
+
+        Options:
+          --full             resume all devices as well as the vCPUs
+        """;
+
+    public const string Balloon = """
+        Usage: crosvm balloon <num_bytes> <socket_path> [--wait]
+
+        Set new balloon size.
+
+        Options:
+          --wait             wait for the balloon to reach the size
+        """;
+
+    public const string BalloonStats = """
+        Usage: crosvm balloon_stats <socket_path>
+
+        Prints virtio balloon statistics.
         """;
 }

@@ -46,9 +46,11 @@ internal sealed class FakeVm
             return failCode;
         }
 
+        var guest = new FakeGuest(
+            _plan.Options.MemoryMib, !_plan.Options.NoBalloon, _plan.Consoles.Any(c => c.Kind == ConsoleTargetKind.Stdout));
         using ControlServer? server = _scenario.NoSocket || _plan.SocketPath is null
             ? null
-            : ControlServer.Start(_plan.SocketPath, _scenario.IgnoreStop);
+            : ControlServer.Start(_plan.SocketPath, _scenario.IgnoreStop, guest);
 
         if (_scenario.PidFile is not null)
         {
@@ -57,8 +59,17 @@ internal sealed class FakeVm
 
         new ConsoleOutput(_plan.Consoles, _scenario.ConsoleLines, _scenario.ConsoleBytes).Start();
         PlayVirtioConsoles();
+        if (_scenario.ConsoleTickMs is int tick)
+        {
+            guest.StartTicks(tick);
+        }
 
-        Task stop = server?.StopRequested ?? Task.Delay(Timeout.Infinite);
+        if (_scenario.ConsoleEcho && _plan.ReadsStdin)
+        {
+            guest.StartEcho();
+        }
+
+        Task stop = Task.WhenAny(server?.StopRequested ?? Task.Delay(Timeout.Infinite), guest.PoweredOff);
         bool stopped = stop.Wait(_scenario.RunMs ?? Timeout.Infinite);
         if (stopped)
         {

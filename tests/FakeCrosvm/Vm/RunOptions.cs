@@ -27,6 +27,9 @@ internal sealed class RunOptions
 
     public bool ProtectedVm { get; set; }
 
+    /// <summary><c>--no-balloon</c>: no balloon device, so balloon requests are refused.</summary>
+    public bool NoBalloon { get; set; }
+
     public List<string> Params { get; } = [];
 
     public List<DiskOption> Disks { get; } = [];

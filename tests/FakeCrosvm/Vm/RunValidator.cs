@@ -67,7 +67,7 @@ internal static class RunValidator
             throw;
         }
 
-        return new VmPlan(options, socketPath, commandLine, ConsoleTargets(ports), disks, streams);
+        return new VmPlan(options, socketPath, commandLine, ConsoleTargets(ports), disks, streams) { ReadsStdin = ports.Any(p => p.Stdin) };
     }
 
     /// <summary>The ports after crosvm's defaulting: without any console port and without COM1, COM1 is stdout+console+stdin.</summary>

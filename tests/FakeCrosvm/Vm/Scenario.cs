@@ -32,6 +32,12 @@ internal sealed class Scenario
 
     public int StderrLines { get; private set; } = 2;
 
+    /// <summary>Once the VM runs, writes <c>fake guest tick &lt;i&gt;</c> to stdout every N ms, except while suspended.</summary>
+    public int? ConsoleTickMs { get; private set; }
+
+    /// <summary>Reads stdin (if a serial port has <c>stdin</c>) and answers each line like a shell guest would.</summary>
+    public bool ConsoleEcho { get; private set; }
+
     public string? Record { get; private set; }
 
     public string? Parsed { get; private set; }
@@ -87,6 +93,8 @@ internal sealed class Scenario
             case "console_lines": ConsoleLines = Int(key, value); break;
             case "console_bytes": ConsoleBytes = Long(key, value); break;
             case "stderr_lines": StderrLines = Int(key, value); break;
+            case "console_tick_ms": ConsoleTickMs = Int(key, value); break;
+            case "console_echo": ConsoleEcho = Bool(key, value); break;
             case "record": Record = value; break;
             case "parsed": Parsed = value; break;
             case "pid_file": PidFile = value; break;

@@ -29,6 +29,9 @@ internal sealed class VmPlan : IDisposable
 
     public IReadOnlyList<ConsoleTarget> Consoles { get; }
 
+    /// <summary>Whether a serial port has <c>stdin</c> (after defaulting): only then does the guest read crosvm's stdin.</summary>
+    public bool ReadsStdin { get; init; }
+
     public IReadOnlyList<FileStream> Disks { get; }
 
     /// <summary>The connected <c>type=unix-stream</c> ports (crosvm connects them once, when it creates the devices).</summary>

@@ -25,7 +25,7 @@ public sealed class CrosvmCommandLineTests
 
         argv.Should().Equal(
             "--extended-status", "run", "--disable-sandbox", "--vsock", "cid=42", "--mem", "512", "--cpus", "2", "--protected-vm",
-            "--serial", "type=stdout,hardware=serial,num=1,console=true", "--socket", "/tmp/vm-42/crosvm.sock",
+            "--serial", "type=stdout,hardware=serial,num=1,console=true,stdin=true", "--socket", "/tmp/vm-42/crosvm.sock",
             "--initrd", "/k/initrd", "--params=console=ttyS0 quiet",
             "--block", "path=/d/a.img,ro=true", "--block", "path=\"/d/b,c.img\",ro=false",
             "/k/vmlinuz");

@@ -37,6 +37,12 @@ internal sealed record FakeScenario
 
     public bool SpawnChild { get; init; }
 
+    /// <summary>The fake guest writes <c>fake guest tick &lt;i&gt;</c> every N ms, except while suspended.</summary>
+    public int? ConsoleTickMs { get; init; }
+
+    /// <summary>The fake guest answers each console input line with <c>echo: LINE</c>; <c>poweroff</c> shuts it down.</summary>
+    public bool ConsoleEcho { get; init; }
+
     /// <summary>Bytes the fake guest writes to its unix-stream virtio-console ports once it runs, in order: (num, bytes).</summary>
     public IReadOnlyList<(int Num, byte[] Bytes)> VirtioConsoleWrites { get; init; } = [];
 
@@ -66,6 +72,8 @@ internal sealed record FakeScenario
         Add("console_bytes", ConsoleBytes);
         Add("stderr_lines", StderrLines);
         Add("spawn_child", SpawnChild ? true : null);
+        Add("console_tick_ms", ConsoleTickMs);
+        Add("console_echo", ConsoleEcho ? true : null);
         if (Record is not null)
         {
             text.Append("record=").Append(Record).Append('\n');

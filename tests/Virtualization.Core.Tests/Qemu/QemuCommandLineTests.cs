@@ -33,14 +33,15 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
-    public void Build_NoConsoleKvmNoVsock_SerialNullCpuHostNoVsockDevice()
+    public void Build_NoConsoleKvmNoVsock_SerialStdioCpuHostBalloonNoVsockDevice()
     {
         var config = new VirtualMachineRawConfig { Kernel = "/k" };
         var request = new VmmLaunchRequest(10, config, [], "/t", null, NullLogger.Instance);
 
         List<string> argv = QemuCommandLine.Build(request, useKvm: true, withVsock: false);
 
-        argv.Should().ContainInConsecutiveOrder("-serial", "null");
+        argv.Should().ContainInConsecutiveOrder(["-serial", "stdio"], "the console is always observed and takes input, with or without an output stream");
+        argv.Should().ContainInConsecutiveOrder("-device", "virtio-balloon-device,id=balloon0");
         argv.Should().ContainInConsecutiveOrder("-accel", "kvm");
         argv.Should().ContainInConsecutiveOrder("-cpu", "host");
         argv.Should().ContainInConsecutiveOrder("-m", "256");

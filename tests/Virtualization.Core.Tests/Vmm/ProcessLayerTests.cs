@@ -62,7 +62,7 @@ public sealed class ProcessLayerTests
     }
 
     [Fact(Timeout = 240_000)]
-    public async Task ConcurrentStarts_500_AllComeUp_AndEachLiveVmHoldsAtMostThreeDescriptors()
+    public async Task ConcurrentStarts_500_AllComeUp_AndEachLiveVmHoldsAtMostFourDescriptors()
     {
         await using var h = StubHarness();
         await WarmUpAsync(h);
@@ -81,7 +81,7 @@ public sealed class ProcessLayerTests
         vms.Select(vm => vm.State).Should().AllBeEquivalentTo(VirtualMachineState.Starting);
         vms.Select(vm => vm.Cid).Should().OnlyHaveUniqueItems();
         int perVm = (ProcessProbe.OpenFileDescriptors() - fdsBefore) / vms.Length;
-        perVm.Should().BeLessThanOrEqualTo(3, "a live VM without a console holds its CID lock, its pidfd and its stderr connection");
+        perVm.Should().BeLessThanOrEqualTo(4, "a live VM holds its CID lock, its pidfd, its stderr connection and its console connection (always open: observed, and it takes input)");
         InotifyInstances().Should().Be(inotifyBefore);
         ProcessProbe.ThreadsNamed(RuntimeWaitThread).Should().BeLessThanOrEqualTo(
             waitThreadsBefore + 2, "a live VM holds no runtime wait registration (one wait thread serves 63 of them)");
@@ -156,7 +156,7 @@ public sealed class ProcessLayerTests
         const string LastPid = "/proc/sys/kernel/ns_last_pid";
         Requirement.Require(Requirement.PidControl, Environment.IsPrivilegedProcess && File.Exists(LastPid), "needs root to choose the next pid (ns_last_pid)");
         VmmChildProcess child = await VmmChildProcess.StartAsync(
-            "/bin/sh", ["-c", "exit 0"], null, NullLogger.Instance, 3, CancellationToken.None);
+            "/bin/sh", ["-c", "exit 0"], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 3), NullLogger.Instance, 3, CancellationToken.None);
         int pid = child.ProcessId;
         (await child.Exited).Should().Be(0);
 
