@@ -10,6 +10,7 @@ namespace Virtualization.Core.Tests.Vmm;
 /// Regression tests for the process layer (the fault-injection findings): resources per start, death from the process
 /// rather than its pipes, signals only to processes the library owns, one outcome per start race.
 /// </summary>
+[Collection(ProcessWideCounts.Name)]
 public sealed class ProcessLayerTests
 {
     /// <summary>The runtime's thread for registered waits (Process.WaitForExitAsync holds one per process).</summary>

@@ -1,3 +1,4 @@
+using Virtualization.Core.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Virtualization.Core.Vsock;
@@ -6,7 +7,7 @@ using static Virtualization.Core.Tests.Vsock.VsockTestSupport;
 namespace Virtualization.Core.Tests.Vsock;
 
 /// <summary>Scale and leak checks; alone in their collection because they count process-wide fds and threads.</summary>
-[Collection(VsockSerialGroup.Name)]
+[Collection(ProcessWideCounts.Name)]
 public sealed class ResourceTests : IDisposable
 {
     private const int Concurrency = 200;

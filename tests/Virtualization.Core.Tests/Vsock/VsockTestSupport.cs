@@ -6,13 +6,6 @@ using Virtualization.Core.Vsock;
 
 namespace Virtualization.Core.Tests.Vsock;
 
-/// <summary>Tests that count this process's file descriptors or threads run alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class VsockSerialGroup
-{
-    public const string Name = "Vsock serial (fd and thread counts)";
-}
-
 internal static class VsockTestSupport
 {
     /// <summary>A short directory for unix socket paths (sun_path holds 107 bytes).</summary>
