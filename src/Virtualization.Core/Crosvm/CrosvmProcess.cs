@@ -33,7 +33,7 @@ internal sealed class CrosvmProcess : VmmProcess
         CommandResult result = await stop.Task.ConfigureAwait(false);
         if (!result.Success)
         {
-            Log.StopRequestFailed(_logger, _cid, result.ExitCode, result.StandardError.Trim());
+            Log.StopRequestFailed(_logger, result.ExitCode, result.StandardError.Trim());
         }
     }
 

@@ -49,7 +49,7 @@ internal sealed class CallbackDispatcher
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Log.CallbackFailed(Owner._logger, Owner._cid, Name, e);
+                Log.CallbackFailed(Owner._logger, Name, e);
             }
         }
     }

@@ -38,7 +38,10 @@ internal sealed class VmInstance : IVirtualMachine
     private readonly TimeSpan _payloadStartTimeout;
     private readonly List<StateWaiter> _waiters = [];
 
+    private readonly TagList _tags;
+    private readonly string _cidNamespace;
     private Phase _phase = Phase.NotStarted;
+    private bool _countedRunning;
     private IVmmProcess? _process;
     private bool _killRequested;
     private DeathReason _killReason = Core.DeathReason.Killed;
@@ -74,6 +77,8 @@ internal sealed class VmInstance : IVirtualMachine
         _stopGracePeriod = options.StopGracePeriod;
         _startTimeout = options.StartTimeout;
         _dispatcher = new CallbackDispatcher(logger, launch.Cid);
+        _tags = service.Tags;
+        _cidNamespace = options.CidNamespace;
         CreatedAt = DateTimeOffset.UtcNow;
         if (launch.Config.PayloadChannel is { } payload)
         {
@@ -98,6 +103,9 @@ internal sealed class VmInstance : IVirtualMachine
 
     /// <inheritdoc/>
     public DeathReason? DeathReason => _state.Reason;
+
+    /// <summary>This VM's logger.</summary>
+    internal ILogger Logger => _logger;
 
     /// <summary>The VM's private folder.</summary>
     internal string TemporaryDirectory => _launch.TemporaryDirectory;
@@ -184,6 +192,26 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
+        using Activity? activity = VirtualizationTelemetry.StartActivity("virtualization.vm.start", Cid, _runner.Name);
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            VirtualizationTelemetry.Fail(activity, e);
+            TagList tags = _tags;
+            tags.Add(VirtualizationTelemetry.ErrorTypeTag, e.GetType().FullName);
+            VirtualizationTelemetry.StartDuration.Record(Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds, tags);
+            throw;
+        }
+
+        VirtualizationTelemetry.StartDuration.Record(Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds, _tags);
+        VirtualizationTelemetry.Started.Add(1, _tags);
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         // One deadline for everything up to "ready": launch, helper handshake, control socket, QMP greeting.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_startTimeout);
@@ -196,7 +224,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
         catch (Exception e)
         {
-            Log.VmStartFailed(_logger, Cid, e);
+            Log.VmStartFailed(_logger, e);
             bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             bool killed = KilledByRequest();
             _startOutcome.TrySetResult(false);
@@ -224,7 +252,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
         catch (Exception e)
         {
-            Log.VmStartFailed(_logger, Cid, e);
+            Log.VmStartFailed(_logger, e);
             bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             if (cancelled)
             {
@@ -247,8 +275,15 @@ internal sealed class VmInstance : IVirtualMachine
             if (!killedMeanwhile)
             {
                 _phase = Phase.Running;
+                _countedRunning = true;
                 StartWatchdogLocked();
             }
+        }
+
+        if (!killedMeanwhile)
+        {
+            // Counted down at death (FinishDeathAsync), which cannot come before _startOutcome is set below.
+            VirtualizationTelemetry.AddRunning(_runner.Name, _cidNamespace, 1);
         }
 
         // The VMM was up: from now on its death carries its own reason, however soon it comes.
@@ -259,11 +294,18 @@ internal sealed class VmInstance : IVirtualMachine
             throw KilledWhileStarting(null);
         }
 
-        Log.VmStarted(_logger, Cid, process.ProcessId);
+        Log.VmStarted(_logger, process.ProcessId);
     }
 
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        using Activity? activity = VirtualizationTelemetry.StartActivity("virtualization.vm.stop", Cid, _runner.Name);
+        await StopCoreAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(VirtualizationTelemetry.DeathReasonTag, _state.Reason?.ToString());
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         IVmmProcess? process;
         lock (_gate)
@@ -279,7 +321,7 @@ internal sealed class VmInstance : IVirtualMachine
             return;
         }
 
-        Log.Stopping(_logger, Cid, _stopGracePeriod);
+        Log.Stopping(_logger, _stopGracePeriod);
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         grace.CancelAfter(_stopGracePeriod);
         try
@@ -296,7 +338,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.StopRequestError(_logger, Cid, e);
+            Log.StopRequestError(_logger, e);
         }
 
         Kill();
@@ -338,10 +380,10 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
-        Log.Killing(_logger, Cid);
+        Log.Killing(_logger);
         if (dieWithoutProcess)
         {
-            Log.VmDied(_logger, Cid, reason, null);
+            Log.VmDied(_logger, reason, null);
             _ = FinishDeathAsync(delivered!);
         }
 
@@ -397,7 +439,7 @@ internal sealed class VmInstance : IVirtualMachine
     }
 
     /// <inheritdoc/>
-    public Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
+    public Task<VsockConnection> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(port);
         lock (_gate)
@@ -411,7 +453,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
 
         // The connection is opened without the lock; if the VM dies meanwhile, the guest end resets it.
-        return _vsock.ConnectAsync((uint)Cid, (uint)port, _vsockConnectTimeout, cancellationToken);
+        return _vsock.ConnectAsync(Cid, port, _vsockConnectTimeout, cancellationToken);
     }
 
     /// <summary>Kills the VM if it runs, waits for its death and cleanup, and removes it from the service.</summary>
@@ -424,6 +466,21 @@ internal sealed class VmInstance : IVirtualMachine
 
         Kill();
         await _death.Task.ConfigureAwait(false);
+        _service.Forget(this);
+    }
+
+    /// <summary>
+    /// The synchronous part of <see cref="DisposeAsync"/> (for <see cref="VirtualizationService.Dispose"/>): marks the VM
+    /// disposed, kills it and removes it from the service, without waiting; the monitor finishes the death.
+    /// </summary>
+    internal void MarkDisposedAndKill()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        Kill();
         _service.Forget(this);
     }
 
@@ -500,10 +557,15 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
-        PayloadLog.PayloadStateChanged(_logger, Cid, report.ToString(), next, elapsed);
+        if (report.Kind == PayloadReportKind.Ready)
+        {
+            VirtualizationTelemetry.PayloadReadyDuration.Record(elapsed.TotalSeconds, _tags);
+        }
+
+        PayloadLog.PayloadStateChanged(_logger, report.ToString(), next, elapsed);
         if (report.Kind == PayloadReportKind.Error)
         {
-            PayloadLog.PayloadError(_logger, Cid, report.Code, report.Message ?? string.Empty);
+            PayloadLog.PayloadError(_logger, report.Code, report.Message ?? string.Empty);
         }
 
         return null;
@@ -529,7 +591,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.MonitorFailed(_logger, Cid, e);
+            Log.MonitorFailed(_logger, e);
             exit = new VmmExit(-1, Core.DeathReason.Error);
         }
 
@@ -604,7 +666,7 @@ internal sealed class VmInstance : IVirtualMachine
 
         if (delivered is not null)
         {
-            Log.VmDied(_logger, Cid, reason, exitCode);
+            Log.VmDied(_logger, reason, exitCode);
             await FinishDeathAsync(delivered).ConfigureAwait(false);
         }
     }
@@ -647,6 +709,23 @@ internal sealed class VmInstance : IVirtualMachine
     /// <summary>After death: waits for OnDied delivery, deletes the folder, releases the CID. Never throws.</summary>
     private async Task FinishDeathAsync(Task delivered)
     {
+        bool wasRunning;
+        DeathReason reason;
+        lock (_gate)
+        {
+            wasRunning = _countedRunning;
+            _countedRunning = false;
+            reason = _state.Reason ?? Core.DeathReason.Unknown;
+        }
+
+        if (wasRunning)
+        {
+            VirtualizationTelemetry.AddRunning(_runner.Name, _cidNamespace, -1);
+        }
+
+        TagList tags = _tags;
+        tags.Add(VirtualizationTelemetry.DeathReasonTag, reason.ToString());
+        VirtualizationTelemetry.Died.Add(1, tags);
         try
         {
             await delivered.ConfigureAwait(false);
@@ -665,7 +744,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.TemporaryDirectoryNotDeleted(_logger, Cid, TemporaryDirectory, e);
+            Log.TemporaryDirectoryNotDeleted(_logger, TemporaryDirectory, e);
         }
         finally
         {
@@ -754,8 +833,8 @@ internal sealed class VmInstance : IVirtualMachine
             process = _process;
         }
 
-        PayloadLog.PayloadHangup(_logger, Cid, _payloadStartTimeout);
-        Log.Killing(_logger, Cid);
+        PayloadLog.PayloadHangup(_logger, _payloadStartTimeout);
+        Log.Killing(_logger);
         try
         {
             process?.Kill();
@@ -764,7 +843,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            PayloadLog.HangupKillFailed(_logger, Cid, e);
+            PayloadLog.HangupKillFailed(_logger, e);
         }
     }
 

@@ -58,7 +58,7 @@ internal sealed class PayloadChannel
             switch (decoded.Verdict)
             {
                 case PayloadFrameVerdict.Hello:
-                    PayloadLog.ChannelOpened(_logger, _cid, _name);
+                    PayloadLog.ChannelOpened(_logger, _name);
                     return (null, decoded.Kind);
                 case PayloadFrameVerdict.WrongVersion:
                     return (Refuse(PayloadChannelEnd.WrongVersion, decoded.Problem!), default);
@@ -76,7 +76,7 @@ internal sealed class PayloadChannel
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            PayloadLog.ChannelFailed(_logger, _cid, _name, e);
+            PayloadLog.ChannelFailed(_logger, _name, e);
             return (PayloadChannelEnd.Failed, default);
         }
     }
@@ -147,7 +147,7 @@ internal sealed class PayloadChannel
                 return PayloadChannelEnd.Cancelled; // Disposing the stream to stop the read can surface as an I/O error.
             }
 
-            PayloadLog.ChannelFailed(_logger, _cid, _name, e);
+            PayloadLog.ChannelFailed(_logger, _name, e);
             return PayloadChannelEnd.Failed;
         }
     }
@@ -157,7 +157,7 @@ internal sealed class PayloadChannel
         switch (status)
         {
             case PayloadReadStatus.EndOfStream:
-                PayloadLog.ChannelEnded(_logger, _cid, _name, _reader.Position);
+                PayloadLog.ChannelEnded(_logger, _name, _reader.Position);
                 return PayloadChannelEnd.EndOfStream;
             case PayloadReadStatus.Oversize:
                 return Refuse(
@@ -170,7 +170,7 @@ internal sealed class PayloadChannel
 
     private PayloadChannelEnd Refuse(PayloadChannelEnd end, string problem)
     {
-        PayloadLog.ChannelRefused(_logger, _cid, _name, _reader.Position, problem);
+        PayloadLog.ChannelRefused(_logger, _name, _reader.Position, problem);
         return end;
     }
 
@@ -179,11 +179,11 @@ internal sealed class PayloadChannel
         _ignored++;
         if (_ignored <= LoggedIgnoredFrames)
         {
-            PayloadLog.FrameIgnored(_logger, _cid, _name, problem);
+            PayloadLog.FrameIgnored(_logger, _name, problem);
         }
         else if (_ignored == LoggedIgnoredFrames + 1)
         {
-            PayloadLog.IgnoredFramesNotLogged(_logger, _cid, _name, _ignored);
+            PayloadLog.IgnoredFramesNotLogged(_logger, _name, _ignored);
         }
     }
 }

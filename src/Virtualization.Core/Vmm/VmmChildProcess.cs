@@ -103,7 +103,7 @@ internal sealed class VmmChildProcess
             startInfo.ArgumentList.Add(argument);
         }
 
-        Log.LaunchingVmm(logger, cid, resolved, string.Join(' ', arguments));
+        Log.LaunchingVmm(logger, resolved, string.Join(' ', arguments));
         Process process;
         try
         {
@@ -155,7 +155,7 @@ internal sealed class VmmChildProcess
             }
             catch (TimeoutException)
             {
-                Log.LauncherDidNotExit(logger, cid, process.Id, HelperExitTimeout);
+                Log.LauncherDidNotExit(logger, process.Id, HelperExitTimeout);
             }
 
             process.Dispose();
@@ -191,14 +191,14 @@ internal sealed class VmmChildProcess
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.MonitorFailed(_logger, _cid, e);
+            Log.MonitorFailed(_logger, e);
             exitCode = -1;
         }
 
         Task pumps = Task.WhenAll(consolePump, stderrPump);
         if (await Task.WhenAny(pumps, Task.Delay(DrainTimeout)).ConfigureAwait(false) != pumps)
         {
-            Log.OutputAbandoned(_logger, _cid, DrainTimeout);
+            Log.OutputAbandoned(_logger, DrainTimeout);
         }
 
         _console?.Dispose();
@@ -245,7 +245,7 @@ internal sealed class VmmChildProcess
 #pragma warning restore CA1031
                     {
                         sinkFailed = true;
-                        Log.ConsoleCopyFailed(_logger, _cid, e);
+                        Log.ConsoleCopyFailed(_logger, e);
                     }
                 }
                 finally
@@ -331,6 +331,6 @@ internal sealed class VmmChildProcess
     {
         string line = Encoding.UTF8.GetString(bytes).TrimEnd('\r');
         _stderrTail.Add(line);
-        Log.VmmStandardError(_logger, _cid, line);
+        Log.VmmStandardError(_logger, line);
     }
 }

@@ -30,7 +30,7 @@ public sealed class VmInfoTests
 
         CliResult result = await CliRunner.RunAsync("info");
 
-        uint expected = VsockEndPoint.GetLocalCid();
+        int expected = VsockEndPoint.GetLocalCid();
         result.StdoutLines.Should().Contain($"[ok]      local CID: {expected}");
     }
 

@@ -49,7 +49,7 @@ internal sealed class TestHarness : IAsyncDisposable
     public string Root { get; }
 
     /// <summary>Where a test listens to play the guest's vsock port <paramref name="port"/> of VM <paramref name="cid"/>.</summary>
-    public string VsockPath(uint cid, uint port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
+    public string VsockPath(int cid, int port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
 
     public VirtualizationServiceOptions Options { get; }
 

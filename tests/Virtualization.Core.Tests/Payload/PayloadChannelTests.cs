@@ -43,7 +43,7 @@ public sealed class PayloadChannelTests : IDisposable
 
         end.Should().Be(PayloadChannelEnd.Truncated);
         _sink.Accepted.Should().Equal(new PayloadReport(PayloadReportKind.Started));
-        Warnings.Should().ContainSingle(w => w.Contains("truncated frame", StringComparison.Ordinal) && w.Contains("CID 42", StringComparison.Ordinal));
+        Warnings.Should().ContainSingle(w => w.Contains("truncated frame", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 10_000)]
