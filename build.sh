@@ -2,7 +2,7 @@
 # Developer entry point.
 #   ./build.sh demo                   install QEMU, build the guest image, boot the sample guest with `vm run`
 #   ./build.sh test [--results DIR]   install the test tools (as root), build everything, run the whole suite (what CI runs)
-#   ./build.sh pack                   build the NuGet package into nuget/
+#   ./build.sh pack                   build the NuGet packages (Virtualization.Core, .Hosting, the vm tool) into nuget/
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,6 +42,7 @@ case "$cmd" in
   pack)
     # A package must carry vcore-exec for both linux-x64 and linux-arm64 (needs gcc-aarch64-linux-gnu).
     dotnet pack src/Virtualization.Core -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
+    dotnet pack src/Virtualization.Core.Hosting -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
     dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true
     ;;
   bench)

@@ -34,6 +34,7 @@ internal static class ProfileRun
         var config = new VirtualMachineRawConfig { Kernel = temp.File("vmlinuz", 4096), Params = "console=ttyS0 quiet" };
         await using var service = new VirtualizationService(new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = stub,
             TemporaryDirectory = temp.Folder("vms"),
             CidNamespace = "bench-" + Guid.NewGuid().ToString("N"),

@@ -21,6 +21,7 @@ internal sealed class TestHarness : IAsyncDisposable
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm, // the fake; Auto would pick QEMU on hosts without KVM
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = Path.Combine(Root, "vms"),
             CidNamespace = "t" + Guid.NewGuid().ToString("N"),

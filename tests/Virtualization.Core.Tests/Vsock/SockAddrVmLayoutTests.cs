@@ -98,8 +98,8 @@ public sealed class SockAddrVmLayoutTests
             N("SOCK_CLOEXEC").Should().Be(Interop.Sockets.SOCK_CLOEXEC);
             N("SOCK_NONBLOCK").Should().Be(TestInterop.SOCK_NONBLOCK);
             N("O_CLOEXEC").Should().Be(Interop.Sys.O_CLOEXEC);
-            N("VMADDR_CID_ANY").Should().Be(VsockEndPoint.Any);
-            N("VMADDR_PORT_ANY").Should().Be(VsockEndPoint.AnyPort);
+            N("VMADDR_CID_ANY").Should().Be(unchecked((uint)VsockEndPoint.Any), "the kernel's u32, stored bit for bit in an int");
+            N("VMADDR_PORT_ANY").Should().Be(unchecked((uint)VsockEndPoint.AnyPort));
             N("VMADDR_CID_HYPERVISOR").Should().Be(VsockEndPoint.Hypervisor);
             N("VMADDR_CID_LOCAL").Should().Be(VsockEndPoint.Local);
             N("VMADDR_CID_HOST").Should().Be(VsockEndPoint.Host);
