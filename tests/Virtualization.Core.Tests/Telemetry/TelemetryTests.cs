@@ -52,7 +52,7 @@ public sealed class TelemetryTests
         metrics.Of("virtualization.vm.died").Should().ContainSingle().Which.Tags["virtualization.death_reason"].Should().Be("StartFailed");
         metrics.Of("virtualization.vm.start.duration").Should().ContainSingle()
             .Which.Tags["error.type"].Should().Be("Virtualization.Core.VirtualMachineStartException");
-        metrics.Of("virtualization.vm.running").Should().OnlyContain(m => m.Value == 0, "the VM never ran");
+        metrics.Of("virtualization.vm.running").Should().BeEmpty("the VM never ran, so its service's VMM and namespace never had a running count");
     }
 
     [Fact(Timeout = 60_000)]
