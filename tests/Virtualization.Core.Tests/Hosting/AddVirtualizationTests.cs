@@ -128,19 +128,7 @@ public sealed class AddVirtualizationTests
     [Fact(Timeout = 60_000)]
     public async Task HealthCheck_ServiceVmmMissing_IsUnhealthy_AndListsEveryProbedItem()
     {
-        using var dir = new TempDir();
-        var services = new ServiceCollection();
-        services.AddVirtualization(o =>
-        {
-            o.Vmm = VmmKind.Qemu;
-            o.QemuPath = "/nonexistent/qemu-system-x86_64";
-            o.TemporaryDirectory = dir.File("vms");
-        });
-        using ServiceProvider provider = services.BuildServiceProvider();
-        var check = ActivatorUtilities.CreateInstance<VirtualizationHealthCheck>(provider);
-        var registration = new HealthCheckRegistration("virtualization", check, HealthStatus.Unhealthy, null);
-
-        HealthCheckResult result = await check.CheckHealthAsync(new HealthCheckContext { Registration = registration });
+        HealthCheckResult result = await CheckQemuHealthAsync("/nonexistent/qemu-system-x86_64");
 
         result.Status.Should().Be(HealthStatus.Unhealthy);
         result.Description.Should().Contain("QEMU: '/nonexistent/qemu-system-x86_64' is not an executable");
@@ -152,21 +140,7 @@ public sealed class AddVirtualizationTests
     public async Task HealthCheck_EverythingTheServiceNeeds_IsNotUnhealthy()
     {
         // The fake crosvm stands in for QEMU: found and executable is what the check requires.
-        using var dir = new TempDir();
-        var services = new ServiceCollection();
-        services.AddVirtualization(o =>
-        {
-            o.Vmm = VmmKind.Qemu;
-            o.QemuPath = TestPaths.FakeCrosvm;
-            o.TemporaryDirectory = dir.File("vms");
-        });
-        using ServiceProvider provider = services.BuildServiceProvider();
-        var check = ActivatorUtilities.CreateInstance<VirtualizationHealthCheck>(provider);
-
-        HealthCheckResult result = await check.CheckHealthAsync(new HealthCheckContext
-        {
-            Registration = new HealthCheckRegistration("virtualization", check, HealthStatus.Unhealthy, null),
-        });
+        HealthCheckResult result = await CheckQemuHealthAsync(TestPaths.FakeCrosvm);
 
         bool kvm = IsReadWrite("/dev/kvm");
         bool vhostVsock = File.Exists("/dev/vhost-vsock");
@@ -175,6 +149,23 @@ public sealed class AddVirtualizationTests
         {
             result.Description.Should().Contain("no usable KVM: QEMU emulates (TCG)");
         }
+    }
+
+    /// <summary>Runs the health check of a container whose service runs QEMU from <paramref name="qemuPath"/>.</summary>
+    private static async Task<HealthCheckResult> CheckQemuHealthAsync(string qemuPath)
+    {
+        using var dir = new TempDir();
+        var services = new ServiceCollection();
+        services.AddVirtualization(o =>
+        {
+            o.Vmm = VmmKind.Qemu;
+            o.QemuPath = qemuPath;
+            o.TemporaryDirectory = dir.File("vms");
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        var check = ActivatorUtilities.CreateInstance<VirtualizationHealthCheck>(provider);
+        var registration = new HealthCheckRegistration("virtualization", check, HealthStatus.Unhealthy, null);
+        return await check.CheckHealthAsync(new HealthCheckContext { Registration = registration });
     }
 
     /// <summary>Copies the harness's settings into the options the container builds.</summary>
