@@ -105,7 +105,7 @@ internal static class ProfileRun
             // 2. Process layer alone.
             File.Delete(socket);
             t0 = Stopwatch.GetTimestamp();
-            VmmChildProcess child = await VmmChildProcess.StartAsync(stub, ["run", "--socket", socket], null, NullLogger.Instance, 0, CancellationToken.None);
+            VmmChildProcess child = await VmmChildProcess.StartAsync(stub, ["run", "--socket", socket], null, NullLogger.Instance, CancellationToken.None);
             long t1c = Stopwatch.GetTimestamp();
             while (!File.Exists(socket))
             {

@@ -12,15 +12,13 @@ internal sealed class CrosvmProcess : VmmProcess
     private readonly string _crosvmPath;
     private readonly string _controlSocket;
     private readonly ILogger _logger;
-    private readonly int _cid;
 
-    internal CrosvmProcess(VmmChildProcess child, string crosvmPath, string controlSocket, ILogger logger, int cid)
+    internal CrosvmProcess(VmmChildProcess child, string crosvmPath, string controlSocket, ILogger logger)
         : base(child, "crosvm")
     {
         _crosvmPath = crosvmPath;
         _controlSocket = controlSocket;
         _logger = logger;
-        _cid = cid;
     }
 
     /// <inheritdoc/>

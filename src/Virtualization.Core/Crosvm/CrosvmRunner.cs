@@ -30,5 +30,5 @@ internal sealed class CrosvmRunner(string crosvmPath) : VmmRunner(crosvmPath)
 
     /// <inheritdoc/>
     protected override IVmmProcess CreateProcess(VmmChildProcess child, string executable, VmmLaunchRequest request) =>
-        new CrosvmProcess(child, executable, Path.Combine(request.TemporaryDirectory, CrosvmCommandLine.ControlSocketName), request.Logger, request.Cid);
+        new CrosvmProcess(child, executable, Path.Combine(request.TemporaryDirectory, CrosvmCommandLine.ControlSocketName), request.Logger);
 }

@@ -76,7 +76,7 @@ internal sealed class VmInstance : IVirtualMachine
         _logger = logger;
         _stopGracePeriod = options.StopGracePeriod;
         _startTimeout = options.StartTimeout;
-        _dispatcher = new CallbackDispatcher(logger, launch.Cid);
+        _dispatcher = new CallbackDispatcher(logger);
         _tags = service.Tags;
         _cidNamespace = options.CidNamespace;
         CreatedAt = DateTimeOffset.UtcNow;

@@ -17,7 +17,6 @@ internal sealed class PayloadChannel
     private readonly PayloadFrameReader _reader;
     private readonly IPayloadReportSink _sink;
     private readonly ILogger _logger;
-    private readonly int _cid;
     private readonly string _name;
     private int _ignored;
 
@@ -25,14 +24,12 @@ internal sealed class PayloadChannel
     /// <param name="stream">The connection.</param>
     /// <param name="sink">The VM this connection belongs to.</param>
     /// <param name="logger">The VM's logger.</param>
-    /// <param name="cid">The VM's CID, for the log.</param>
     /// <param name="name">How the log names the connection (e.g. <c>serial port payload.sock</c>).</param>
-    public PayloadChannel(Stream stream, IPayloadReportSink sink, ILogger logger, int cid, string name)
+    public PayloadChannel(Stream stream, IPayloadReportSink sink, ILogger logger, string name)
     {
         _reader = new PayloadFrameReader(stream);
         _sink = sink;
         _logger = logger;
-        _cid = cid;
         _name = name;
     }
 

@@ -248,7 +248,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
         var stream = new NetworkStream(connection, ownsSocket: true);
         if (isControl)
         {
-            AttachControl(stream, new PayloadChannel(stream, this, _logger, _cid, name), expectHello: true, name);
+            AttachControl(stream, new PayloadChannel(stream, this, _logger, name), expectHello: true, name);
         }
         else
         {
@@ -292,7 +292,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
 
     private async Task HandleVsockConnectionAsync(PayloadConnection connection, string name)
     {
-        var channel = new PayloadChannel(connection.Stream, this, _logger, _cid, name);
+        var channel = new PayloadChannel(connection.Stream, this, _logger, name);
         PayloadChannelEnd? end;
         PayloadChannelKind kind;
         using (var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))

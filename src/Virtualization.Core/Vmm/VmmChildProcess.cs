@@ -41,18 +41,16 @@ internal sealed class VmmChildProcess
     private readonly Socket _stderr;
     private readonly Socket? _console;
     private readonly ILogger _logger;
-    private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
 
     private VmmChildProcess(
-        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger, int cid)
+        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket? console, Stream? consoleOutput, ILogger logger)
     {
         _process = process;
         _pidfd = pidfd;
         _stderr = stderr;
         _console = console;
         _logger = logger;
-        _cid = cid;
         ProcessId = process.Id;
         ProcessExited = processExited;
         Task consolePump = console is null || consoleOutput is null ? Task.CompletedTask : CopyConsoleAsync(console, consoleOutput);
@@ -86,7 +84,6 @@ internal sealed class VmmChildProcess
         IReadOnlyList<string> arguments,
         Stream? consoleOutput,
         ILogger logger,
-        int cid,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -137,7 +134,7 @@ internal sealed class VmmChildProcess
             stderr.Send("G"u8);
             await helperWait.CancelAsync().ConfigureAwait(false);
             process.EnableRaisingEvents = false;
-            return new VmmChildProcess(process, pidfd, processExited, stderr, console, consoleOutput, logger, cid);
+            return new VmmChildProcess(process, pidfd, processExited, stderr, console, consoleOutput, logger);
         }
         catch (Exception e)
         {

@@ -77,7 +77,7 @@ internal abstract class VmmRunner : IVmmRunner
         string executable = ExecutableResolver.Resolve(_executable, NotFoundHint);
         List<string> arguments = BuildArguments(request);
         VmmChildProcess child = await VmmChildProcess.StartAsync(
-            executable, arguments, request.ConsoleOutput, request.Logger, request.Cid, cancellationToken).ConfigureAwait(false);
+            executable, arguments, request.ConsoleOutput, request.Logger, cancellationToken).ConfigureAwait(false);
         return CreateProcess(child, executable, request);
     }
 
