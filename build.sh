@@ -3,9 +3,9 @@
 #   ./build.sh demo                   install QEMU, build the guest image, boot the sample guest with `vm run`
 #   ./build.sh test [--results DIR]   install the test tools (as root), build everything, run the whole suite (what CI runs)
 #   ./build.sh install                install the test tools and build the guest image; fail if that is impossible (CI)
-#   ./build.sh pack                   build the NuGet packages into nuget/ (VCORE_REPOSITORY_URL: the repository URL
-#                                     they name; default: this clone's https `origin`, else the placeholder in
-#                                     Directory.Build.props)
+#   ./build.sh pack                   build the NuGet packages (Virtualization.Core, .Hosting, the vm tool) into nuget/
+#                                     (VCORE_REPOSITORY_URL: the repository URL they name; default: this clone's
+#                                     https `origin`, else the placeholder in Directory.Build.props)
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -64,6 +64,7 @@ case "$cmd" in
       case "$url" in https://*) url=${url%.git} ;; *) url="" ;; esac
     fi
     dotnet pack src/Virtualization.Core -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
+    dotnet pack src/Virtualization.Core.Hosting -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
     dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
     ;;
   bench)

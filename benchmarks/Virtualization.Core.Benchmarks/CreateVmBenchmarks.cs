@@ -40,6 +40,7 @@ public class CreateVmBenchmarks
         _config = new VirtualMachineRawConfig { Kernel = _temp.File("vmlinuz", 4096), Params = "console=ttyS0 quiet" };
         _service = new VirtualizationService(new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = "/bin/true",
             TemporaryDirectory = _temp.Folder("vms"),
             CidNamespace = "bench-" + Guid.NewGuid().ToString("N"),

@@ -34,6 +34,7 @@ internal static class ProfileRun
         var config = new VirtualMachineRawConfig { Kernel = temp.File("vmlinuz", 4096), Params = "console=ttyS0 quiet" };
         await using var service = new VirtualizationService(new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = stub,
             TemporaryDirectory = temp.Folder("vms"),
             CidNamespace = "bench-" + Guid.NewGuid().ToString("N"),
@@ -104,7 +105,7 @@ internal static class ProfileRun
             // 2. Process layer alone.
             File.Delete(socket);
             t0 = Stopwatch.GetTimestamp();
-            VmmChildProcess child = await VmmChildProcess.StartAsync(stub, ["run", "--socket", socket], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 0), NullLogger.Instance, 0, CancellationToken.None);
+            VmmChildProcess child = await VmmChildProcess.StartAsync(stub, ["run", "--socket", socket], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 0), NullLogger.Instance, CancellationToken.None);
             long t1c = Stopwatch.GetTimestamp();
             while (!File.Exists(socket))
             {

@@ -99,7 +99,7 @@ public class VsockStreamBenchmarks
     private async Task<(Stream Client, Stream Server)> ConnectLibraryAsync()
     {
         Task<Socket> accept = _libraryListener.AcceptAsync(CancellationToken.None);
-        Stream client = await _connector.ConnectAsync(3, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Stream client = (await _connector.ConnectAsync(3, 5000, TimeSpan.FromSeconds(5), CancellationToken.None)).Stream;
         return (client, new NetworkStream(await accept, ownsSocket: true));
     }
 

@@ -131,8 +131,8 @@ internal static class Program
     private static Command BuildRun(TextWriter stdout, TextWriter stderr, Terminal terminal, CancellationToken killToken)
     {
         var config = new Argument<string>("config") { Description = "The VM's JSON configuration (Android 'vm run' format)." };
-        var vmm = new Option<string>("--vmm") { Description = "The VMM that runs the VM (default crosvm).", HelpName = "crosvm|qemu" };
-        vmm.AcceptOnlyFromAmong("crosvm", "qemu");
+        var vmm = new Option<string>("--vmm") { Description = "The VMM that runs the VM (default: crosvm with --crosvm, QEMU with --qemu, else auto: crosvm when installed and KVM is usable, else QEMU).", HelpName = "auto|crosvm|qemu" };
+        vmm.AcceptOnlyFromAmong("auto", "crosvm", "qemu");
         var crosvm = new Option<string>("--crosvm") { Description = "The crosvm executable (default: crosvm on PATH).", HelpName = "PATH" };
         var qemu = new Option<string>("--qemu") { Description = "The QEMU executable (default: qemu-system-x86_64 on PATH).", HelpName = "PATH" };
         var console = new Option<string>("--console") { Description = "Write the guest console to FILE instead of stdout.", HelpName = "FILE" };
@@ -156,6 +156,7 @@ internal static class Program
             {
                 Vmm = parse.GetValue(vmm) switch
                 {
+                    "auto" => VmmKind.Auto,
                     "crosvm" => VmmKind.Crosvm,
                     "qemu" => VmmKind.Qemu,
                     _ => null,

@@ -229,7 +229,9 @@ internal sealed class RunCommand
     private static VirtualizationServiceOptions BuildServiceOptions(RunOptions options)
     {
         var result = new VirtualizationServiceOptions();
-        if (options.Vmm is { } vmm)
+        // An explicit VMM path without --vmm picks that VMM; otherwise the library's default (Auto) decides.
+        VmmKind? implied = options.CrosvmPath is not null ? VmmKind.Crosvm : options.QemuPath is not null ? VmmKind.Qemu : null;
+        if ((options.Vmm ?? implied) is { } vmm)
         {
             result = result with { Vmm = vmm };
         }

@@ -196,8 +196,12 @@ public interface IVirtualMachine : IAsyncDisposable
     /// <summary>Opens a vsock connection to <paramref name="port"/> in the guest.</summary>
     /// <param name="port">The guest port; must not be negative.</param>
     /// <param name="cancellationToken">Cancels the connection attempt.</param>
-    /// <returns>A stream that owns the connection.</returns>
+    /// <returns>
+    /// The connection (the same type <see cref="VsockListener.AcceptAsync"/> hands out): its <see cref="VsockConnection.Stream"/>
+    /// and both ends' addresses. Dispose it (or its stream) to close it.
+    /// </returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The VM is not running.</exception>
-    Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default);
+    /// <exception cref="VsockException">Nothing listens on the port, the connection timed out (<see cref="VirtualizationServiceOptions.VsockConnectTimeout"/>), or the host has no vsock transport.</exception>
+    Task<VsockConnection> ConnectVsockAsync(int port, CancellationToken cancellationToken = default);
 }

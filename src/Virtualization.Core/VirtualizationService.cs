@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,10 +11,15 @@ using Virtualization.Core.Vsock;
 namespace Virtualization.Core;
 
 /// <summary>
-/// Creates and tracks virtual machines run by a VMM process (crosvm or QEMU, see <see cref="VirtualizationServiceOptions.Vmm"/>). Thread-safe. Dispose it to stop every VM it
-/// created.
+/// Creates and tracks virtual machines run by a VMM process (crosvm or QEMU, see <see cref="VirtualizationServiceOptions.Vmm"/>:
+/// by default crosvm when it is installed and KVM is usable, else QEMU). Thread-safe. Dispose it to stop every VM it created.
 /// </summary>
+/// <remarks>
+/// In an application with a host, register it with <c>services.AddVirtualization(...)</c> (package
+/// Virtualization.Core.Hosting): the host then stops every VM on shutdown. Telemetry: docs/telemetry.md.
+/// </remarks>
 /// <example>
+/// On a machine with QEMU (<c>apt-get install qemu-system-x86</c>) or crosvm:
 /// <code>
 /// await using var service = new VirtualizationService();
 /// await using IVirtualMachine vm = await service.CreateVmAsync(
@@ -23,7 +29,7 @@ namespace Virtualization.Core;
 /// DeathReason reason = await vm.WaitForDeathAsync();
 /// </code>
 /// </example>
-public sealed class VirtualizationService : IVirtualizationService
+public sealed class VirtualizationService : IVirtualizationService, IDisposable
 {
     private readonly Lock _gate = new();
     // By identity, with the order of creation: a dead VM that was not disposed stays until it is, while its CID may
@@ -35,6 +41,7 @@ public sealed class VirtualizationService : IVirtualizationService
     private readonly IVmmRunner _runner;
     private readonly CidAllocator _cids;
     private readonly IVsockConnector _vsock;
+    private readonly TagList _tags;
     private long _created;
     private bool _disposed;
 
@@ -57,9 +64,17 @@ public sealed class VirtualizationService : IVirtualizationService
             throw new PlatformNotSupportedException("Virtualization.Core runs VMs on Linux hosts only.");
         }
 
-        _options = options ?? new VirtualizationServiceOptions();
-        ValidateOptions(_options);
-        _runner = CreateRunner(_options);
+        // A copy: the caller (or the Options pattern) may change its instance later; this service keeps what it was built with.
+        _options = (options ?? new VirtualizationServiceOptions()) with { };
+        IReadOnlyList<string> problems = _options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
+        Vmm = VmmSelection.Resolve(_options.Vmm, _options.CrosvmPath, _options.QemuPath, Qemu.QemuRunner.KvmUsable(), out bool found);
+        _runner = CreateRunner(_options, Vmm, found);
+        _tags = VirtualizationTelemetry.Tags(_runner.Name, _options.CidNamespace);
         _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
         _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
@@ -71,8 +86,17 @@ public sealed class VirtualizationService : IVirtualizationService
             _logger);
     }
 
-    /// <summary>The settings this service runs with.</summary>
-    public VirtualizationServiceOptions Options => _options;
+    /// <summary>The settings this service runs with (a copy of those it was given; changing it has no effect).</summary>
+    public VirtualizationServiceOptions Options => _options with { };
+
+    /// <summary>
+    /// The VMM this service runs: <see cref="VirtualizationServiceOptions.Vmm"/>, or for <see cref="VmmKind.Auto"/>
+    /// what it resolved to when the service was built (crosvm when found and KVM is usable, else QEMU).
+    /// </summary>
+    public VmmKind Vmm { get; }
+
+    /// <summary>The telemetry tags of this service's measurements.</summary>
+    internal TagList Tags => _tags;
 
     /// <inheritdoc/>
     public async Task<IVirtualMachine> CreateVmAsync(
@@ -98,18 +122,21 @@ public sealed class VirtualizationService : IVirtualizationService
         _runner.Validate(validated);
         Payload.PayloadOptionsValidator.Validate(validated.PayloadChannel);
 
+        using Activity? activity = VirtualizationTelemetry.StartActivity("virtualization.vm.create", null, _runner.Name);
+
         // The root holds the CID cursor and the VM folders: it is checked before either is used.
         string root = OpenTemporaryRoot();
         CidLease lease = await _cids.AllocateAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(VirtualizationTelemetry.CidTag, lease.Cid);
         string? folder = null;
         try
         {
             folder = CreateVmFolder(root, lease.Cid);
             VmmDisk[] disks = await _runner.PrepareDisksAsync(validated, plans, folder, cancellationToken).ConfigureAwait(false);
-            ILogger logger = _loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine");
+            ILogger logger = new VmLogger(_loggerFactory.CreateLogger("Virtualization.Core.VirtualMachine"), lease.Cid);
             var launch = new VmmLaunchRequest(lease.Cid, validated, disks, folder, consoleOutput, logger)
             {
-                Console = new GuestConsole(consoleOutput, logger, _loggerFactory.CreateLogger(ConsoleLog.LineCategory), lease.Cid),
+                Console = new GuestConsole(consoleOutput, logger, new VmLogger(_loggerFactory.CreateLogger(ConsoleLog.LineCategory), lease.Cid), lease.Cid),
             };
             var vm = new VmInstance(this, _runner, launch, lease, _options, _vsock, logger);
             lock (_gate)
@@ -118,11 +145,13 @@ public sealed class VirtualizationService : IVirtualizationService
                 _vms.Add(vm, _created++);
             }
 
-            Log.VmCreated(_logger, vm.Cid, folder);
+            VirtualizationTelemetry.Created.Add(1, _tags);
+            Log.VmCreated(vm.Logger, folder);
             return vm;
         }
-        catch
+        catch (Exception e)
         {
+            VirtualizationTelemetry.Fail(activity, e);
             if (folder is not null)
             {
                 TryDeleteFolder(folder);
@@ -145,18 +174,38 @@ public sealed class VirtualizationService : IVirtualizationService
         return [.. vms.OrderBy(vm => vm.Key.Cid).ThenBy(vm => vm.Value).Select(vm => vm.Key.DebugInfo)];
     }
 
+    /// <summary>
+    /// Stops every VM this service holds, all at once: each gracefully (crosvm <c>stop</c>, QEMU power-down), killed when it
+    /// has not exited within <see cref="VirtualizationServiceOptions.StopGracePeriod"/> or as soon as
+    /// <paramref name="cancellationToken"/> fires. Completes when every one is dead and cleaned up. The service stays usable.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the grace period early: the VMs still running are killed (the call still waits for their deaths).</param>
+    /// <returns>A task that completes when no VM of this service is running.</returns>
+    public Task StopAllAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Snapshot(markDisposed: false).Select(vm => vm.StopAsync(cancellationToken)));
+
     /// <summary>Stops every VM (gracefully, then killing after the grace period) and waits until none is left.</summary>
+    /// <returns>A task that completes when every VM is dead, cleaned up and disposed.</returns>
     public async ValueTask DisposeAsync()
     {
-        VmInstance[] vms;
-        lock (_gate)
-        {
-            _disposed = true;
-            vms = [.. _vms.Keys];
-        }
-
+        VmInstance[] vms = Snapshot(markDisposed: true);
         await Task.WhenAll(vms.Select(vm => vm.StopAsync())).ConfigureAwait(false);
         await Task.WhenAll(vms.Select(vm => vm.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The synchronous way out, for containers that only call <see cref="IDisposable.Dispose"/>: kills every VM at once
+    /// (SIGKILL to each VMM's process group, no graceful stop) and returns without waiting for their deaths to be
+    /// processed, so it never blocks on asynchronous work and cannot deadlock on a synchronization context. The VMMs die
+    /// right away; each VM's folder and CID are released moments later by its own monitor. Prefer
+    /// <see cref="DisposeAsync"/> (or, in a host, let the hosted service stop the VMs gracefully first).
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (VmInstance vm in Snapshot(markDisposed: true))
+        {
+            vm.MarkDisposedAndKill();
+        }
     }
 
     /// <summary>How many CIDs this service holds now (tests check that none leak).</summary>
@@ -171,38 +220,21 @@ public sealed class VirtualizationService : IVirtualizationService
         }
     }
 
-    private static IVmmRunner CreateRunner(VirtualizationServiceOptions options) => options.Vmm switch
+    private static IVmmRunner CreateRunner(VirtualizationServiceOptions options, VmmKind vmm, bool found) => vmm switch
     {
         VmmKind.Crosvm => new CrosvmRunner(options.CrosvmPath),
-        VmmKind.Qemu => new Qemu.QemuRunner(options.QemuPath, options.Acceleration, options.StopGracePeriod),
-        _ => throw new ArgumentException($"Unknown VMM {options.Vmm}.", nameof(options)),
+        _ => new Qemu.QemuRunner(options.QemuPath, options.Acceleration, options.StopGracePeriod)
+        {
+            NotFoundHint = found ? null : VmmSelection.InstallHint,
+        },
     };
 
-    private static void ValidateOptions(VirtualizationServiceOptions options)
+    private VmInstance[] Snapshot(bool markDisposed)
     {
-        // CIDs 0-2 are the hypervisor, local and host; u32 max is "any".
-        if (options.FirstGuestCid < 3 || options.LastGuestCid < options.FirstGuestCid)
+        lock (_gate)
         {
-            throw new ArgumentException(
-                $"Guest CIDs must satisfy 3 <= FirstGuestCid <= LastGuestCid (got {options.FirstGuestCid}..{options.LastGuestCid}).",
-                nameof(options));
-        }
-
-        if (string.IsNullOrWhiteSpace(options.CrosvmPath) || string.IsNullOrWhiteSpace(options.QemuPath))
-        {
-            throw new ArgumentException("CrosvmPath and QemuPath must name executables.", nameof(options));
-        }
-
-        if (options.StopGracePeriod < TimeSpan.Zero || options.StartTimeout <= TimeSpan.Zero || options.VsockConnectTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException(
-                "StopGracePeriod must not be negative; StartTimeout and VsockConnectTimeout must be positive.", nameof(options));
-        }
-
-        if (!Payload.PayloadOptionsValidator.IsValidTimeout(options.PayloadStartTimeout))
-        {
-            throw new ArgumentException(
-                "PayloadStartTimeout must be positive (at most int.MaxValue ms) or Timeout.InfiniteTimeSpan.", nameof(options));
+            _disposed |= markDisposed;
+            return [.. _vms.Keys];
         }
     }
 
@@ -249,11 +281,11 @@ public sealed class VirtualizationService : IVirtualizationService
         }
         catch (IOException e)
         {
-            Log.TemporaryDirectoryNotDeleted(_logger, -1, folder, e);
+            Log.TemporaryDirectoryNotDeleted(_logger, folder, e);
         }
         catch (UnauthorizedAccessException e)
         {
-            Log.TemporaryDirectoryNotDeleted(_logger, -1, folder, e);
+            Log.TemporaryDirectoryNotDeleted(_logger, folder, e);
         }
     }
 

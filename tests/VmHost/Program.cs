@@ -14,7 +14,7 @@ switch (args.Length > 0 ? args[0] : string.Empty)
 {
     case "alloc":
     {
-        var options = new VirtualizationServiceOptions { CidNamespace = args[1], TemporaryDirectory = args[2] };
+        var options = new VirtualizationServiceOptions { Vmm = VmmKind.Crosvm, CidNamespace = args[1], TemporaryDirectory = args[2] };
         if (args.Length >= 6)
         {
             options = options with
@@ -58,6 +58,7 @@ switch (args.Length > 0 ? args[0] : string.Empty)
     {
         var service = new VirtualizationService(new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = args[1],
             TemporaryDirectory = args[3],
             CidNamespace = "vmhost-" + Environment.ProcessId,

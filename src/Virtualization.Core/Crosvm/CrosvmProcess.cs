@@ -13,17 +13,16 @@ internal sealed class CrosvmProcess : VmmProcess
     private readonly string _controlSocket;
     private readonly ILogger _logger;
     private readonly int _cid;
-
     private readonly long _guestMemoryBytes;
 
     internal CrosvmProcess(VmmChildProcess child, string crosvmPath, string controlSocket, ILogger logger, int cid, long guestMemoryBytes)
         : base(child, "crosvm")
     {
+        _cid = cid;
         _guestMemoryBytes = guestMemoryBytes;
         _crosvmPath = crosvmPath;
         _controlSocket = controlSocket;
         _logger = logger;
-        _cid = cid;
     }
 
     /// <inheritdoc/>
@@ -36,7 +35,7 @@ internal sealed class CrosvmProcess : VmmProcess
         CommandResult result = await stop.Task.ConfigureAwait(false);
         if (!result.Success)
         {
-            Log.StopRequestFailed(_logger, _cid, result.ExitCode, result.StandardError.Trim());
+            Log.StopRequestFailed(_logger, result.ExitCode, result.StandardError.Trim());
         }
     }
 

@@ -10,13 +10,11 @@ internal sealed class CallbackDispatcher
 {
     private readonly Lock _gate = new();
     private readonly ILogger _logger;
-    private readonly int _cid;
     private Task _tail = Task.CompletedTask;
 
-    internal CallbackDispatcher(ILogger logger, int cid)
+    internal CallbackDispatcher(ILogger logger)
     {
         _logger = logger;
-        _cid = cid;
     }
 
     /// <summary>Queues <paramref name="invoke"/> after everything queued before it.</summary>
@@ -49,7 +47,7 @@ internal sealed class CallbackDispatcher
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Log.CallbackFailed(Owner._logger, Owner._cid, Name, e);
+                Log.CallbackFailed(Owner._logger, Name, e);
             }
         }
     }

@@ -42,7 +42,10 @@ internal sealed class VmInstance : IVirtualMachine
     // Serializes suspend, resume and balloon requests (I/O, never under the lock).
     private readonly SemaphoreSlim _control = new(1, 1);
 
+    private readonly TagList _tags;
+    private readonly string _cidNamespace;
     private Phase _phase = Phase.NotStarted;
+    private bool _countedRunning;
     private IVmmProcess? _process;
     private bool _killRequested;
     private DeathReason _killReason = Core.DeathReason.Killed;
@@ -77,7 +80,9 @@ internal sealed class VmInstance : IVirtualMachine
         _logger = logger;
         _stopGracePeriod = options.StopGracePeriod;
         _startTimeout = options.StartTimeout;
-        _dispatcher = new CallbackDispatcher(logger, launch.Cid);
+        _dispatcher = new CallbackDispatcher(logger);
+        _tags = service.Tags;
+        _cidNamespace = options.CidNamespace;
         CreatedAt = DateTimeOffset.UtcNow;
         if (launch.Config.PayloadChannel is { } payload)
         {
@@ -105,6 +110,9 @@ internal sealed class VmInstance : IVirtualMachine
 
     /// <inheritdoc/>
     public bool IsSuspended => _state.Suspended;
+
+    /// <summary>This VM's logger.</summary>
+    internal ILogger Logger => _logger;
 
     /// <summary>The VM's private folder.</summary>
     internal string TemporaryDirectory => _launch.TemporaryDirectory;
@@ -191,6 +199,26 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
+        using Activity? activity = VirtualizationTelemetry.StartActivity("virtualization.vm.start", Cid, _runner.Name);
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            VirtualizationTelemetry.Fail(activity, e);
+            TagList tags = _tags;
+            tags.Add(VirtualizationTelemetry.ErrorTypeTag, e.GetType().FullName);
+            VirtualizationTelemetry.StartDuration.Record(Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds, tags);
+            throw;
+        }
+
+        VirtualizationTelemetry.StartDuration.Record(Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds, _tags);
+        VirtualizationTelemetry.Started.Add(1, _tags);
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         // One deadline for everything up to "ready": launch, helper handshake, control socket, QMP greeting.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_startTimeout);
@@ -203,7 +231,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
         catch (Exception e)
         {
-            Log.VmStartFailed(_logger, Cid, e);
+            Log.VmStartFailed(_logger, e);
             bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             bool killed = KilledByRequest();
             _startOutcome.TrySetResult(false);
@@ -231,7 +259,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
         catch (Exception e)
         {
-            Log.VmStartFailed(_logger, Cid, e);
+            Log.VmStartFailed(_logger, e);
             bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             if (cancelled)
             {
@@ -254,8 +282,15 @@ internal sealed class VmInstance : IVirtualMachine
             if (!killedMeanwhile)
             {
                 _phase = Phase.Running;
+                _countedRunning = true;
                 StartWatchdogLocked();
             }
+        }
+
+        if (!killedMeanwhile)
+        {
+            // Counted down at death (FinishDeathAsync), which cannot come before _startOutcome is set below.
+            VirtualizationTelemetry.AddRunning(_runner.Name, _cidNamespace, 1);
         }
 
         // The VMM was up: from now on its death carries its own reason, however soon it comes.
@@ -266,11 +301,18 @@ internal sealed class VmInstance : IVirtualMachine
             throw KilledWhileStarting(null);
         }
 
-        Log.VmStarted(_logger, Cid, process.ProcessId);
+        Log.VmStarted(_logger, process.ProcessId);
     }
 
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        using Activity? activity = VirtualizationTelemetry.StartActivity("virtualization.vm.stop", Cid, _runner.Name);
+        await StopCoreAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(VirtualizationTelemetry.DeathReasonTag, _state.Reason?.ToString());
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         IVmmProcess? process;
         lock (_gate)
@@ -286,7 +328,7 @@ internal sealed class VmInstance : IVirtualMachine
             return;
         }
 
-        Log.Stopping(_logger, Cid, _stopGracePeriod);
+        Log.Stopping(_logger, _stopGracePeriod);
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         grace.CancelAfter(_stopGracePeriod);
         try
@@ -303,7 +345,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.StopRequestError(_logger, Cid, e);
+            Log.StopRequestError(_logger, e);
         }
 
         Kill();
@@ -345,10 +387,10 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
-        Log.Killing(_logger, Cid);
+        Log.Killing(_logger);
         if (dieWithoutProcess)
         {
-            Log.VmDied(_logger, Cid, reason, null);
+            Log.VmDied(_logger, reason, null);
             _ = FinishDeathAsync(delivered!);
         }
 
@@ -404,7 +446,7 @@ internal sealed class VmInstance : IVirtualMachine
     }
 
     /// <inheritdoc/>
-    public Task<Stream> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
+    public Task<VsockConnection> ConnectVsockAsync(int port, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(port);
         lock (_gate)
@@ -418,7 +460,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
 
         // The connection is opened without the lock; if the VM dies meanwhile, the guest end resets it.
-        return _vsock.ConnectAsync((uint)Cid, (uint)port, _vsockConnectTimeout, cancellationToken);
+        return _vsock.ConnectAsync(Cid, port, _vsockConnectTimeout, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -525,6 +567,21 @@ internal sealed class VmInstance : IVirtualMachine
         _service.Forget(this);
     }
 
+    /// <summary>
+    /// The synchronous part of <see cref="DisposeAsync"/> (for <see cref="VirtualizationService.Dispose"/>): marks the VM
+    /// disposed, kills it and removes it from the service, without waiting; the monitor finishes the death.
+    /// </summary>
+    internal void MarkDisposedAndKill()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        Kill();
+        _service.Forget(this);
+    }
+
     /// <summary>Moves the payload state forward (Starting → Started → Ready → Finished) as a report would; backward moves are refused.</summary>
     /// <returns>False when the VM is not running or the move is not forward.</returns>
     internal bool TryAdvancePayloadState(VirtualMachineState next) => next switch
@@ -598,10 +655,15 @@ internal sealed class VmInstance : IVirtualMachine
             }
         }
 
-        PayloadLog.PayloadStateChanged(_logger, Cid, report.ToString(), next, elapsed);
+        if (report.Kind == PayloadReportKind.Ready)
+        {
+            VirtualizationTelemetry.PayloadReadyDuration.Record(elapsed.TotalSeconds, _tags);
+        }
+
+        PayloadLog.PayloadStateChanged(_logger, report.ToString(), next, elapsed);
         if (report.Kind == PayloadReportKind.Error)
         {
-            PayloadLog.PayloadError(_logger, Cid, report.Code, report.Message ?? string.Empty);
+            PayloadLog.PayloadError(_logger, report.Code, report.Message ?? string.Empty);
         }
 
         return null;
@@ -627,7 +689,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.MonitorFailed(_logger, Cid, e);
+            Log.MonitorFailed(_logger, e);
             exit = new VmmExit(-1, Core.DeathReason.Error);
         }
 
@@ -702,7 +764,7 @@ internal sealed class VmInstance : IVirtualMachine
 
         if (delivered is not null)
         {
-            Log.VmDied(_logger, Cid, reason, exitCode);
+            Log.VmDied(_logger, reason, exitCode);
             await FinishDeathAsync(delivered).ConfigureAwait(false);
         }
     }
@@ -747,16 +809,27 @@ internal sealed class VmInstance : IVirtualMachine
     {
         // Console waits fail at once with the reason (the console was drained before the death was marked), and input
         // writes still pending are abandoned.
+        bool wasRunning;
         DeathReason died;
         VirtualMachineState reached;
         lock (_gate)
         {
+            wasRunning = _countedRunning;
+            _countedRunning = false;
             died = _state.Reason ?? Core.DeathReason.Unknown;
             reached = _reached;
         }
 
         _launch.Console.Lines.End(awaited => new VirtualMachineDiedException(Cid, died, reached, awaited));
         _launch.Console.Disconnect();
+        if (wasRunning)
+        {
+            VirtualizationTelemetry.AddRunning(_runner.Name, _cidNamespace, -1);
+        }
+
+        TagList tags = _tags;
+        tags.Add(VirtualizationTelemetry.DeathReasonTag, died.ToString());
+        VirtualizationTelemetry.Died.Add(1, tags);
         try
         {
             await delivered.ConfigureAwait(false);
@@ -775,7 +848,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.TemporaryDirectoryNotDeleted(_logger, Cid, TemporaryDirectory, e);
+            Log.TemporaryDirectoryNotDeleted(_logger, TemporaryDirectory, e);
         }
         finally
         {
@@ -955,8 +1028,8 @@ internal sealed class VmInstance : IVirtualMachine
             process = _process;
         }
 
-        PayloadLog.PayloadHangup(_logger, Cid, _payloadStartTimeout);
-        Log.Killing(_logger, Cid);
+        PayloadLog.PayloadHangup(_logger, _payloadStartTimeout);
+        Log.Killing(_logger);
         try
         {
             process?.Kill();
@@ -965,7 +1038,7 @@ internal sealed class VmInstance : IVirtualMachine
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            PayloadLog.HangupKillFailed(_logger, Cid, e);
+            PayloadLog.HangupKillFailed(_logger, e);
         }
     }
 

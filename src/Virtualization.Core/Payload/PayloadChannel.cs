@@ -17,7 +17,6 @@ internal sealed class PayloadChannel
     private readonly PayloadFrameReader _reader;
     private readonly IPayloadReportSink _sink;
     private readonly ILogger _logger;
-    private readonly int _cid;
     private readonly string _name;
     private int _ignored;
 
@@ -25,14 +24,12 @@ internal sealed class PayloadChannel
     /// <param name="stream">The connection.</param>
     /// <param name="sink">The VM this connection belongs to.</param>
     /// <param name="logger">The VM's logger.</param>
-    /// <param name="cid">The VM's CID, for the log.</param>
     /// <param name="name">How the log names the connection (e.g. <c>serial port payload.sock</c>).</param>
-    public PayloadChannel(Stream stream, IPayloadReportSink sink, ILogger logger, int cid, string name)
+    public PayloadChannel(Stream stream, IPayloadReportSink sink, ILogger logger, string name)
     {
         _reader = new PayloadFrameReader(stream);
         _sink = sink;
         _logger = logger;
-        _cid = cid;
         _name = name;
     }
 
@@ -58,7 +55,7 @@ internal sealed class PayloadChannel
             switch (decoded.Verdict)
             {
                 case PayloadFrameVerdict.Hello:
-                    PayloadLog.ChannelOpened(_logger, _cid, _name);
+                    PayloadLog.ChannelOpened(_logger, _name);
                     return (null, decoded.Kind);
                 case PayloadFrameVerdict.WrongVersion:
                     return (Refuse(PayloadChannelEnd.WrongVersion, decoded.Problem!), default);
@@ -76,7 +73,7 @@ internal sealed class PayloadChannel
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            PayloadLog.ChannelFailed(_logger, _cid, _name, e);
+            PayloadLog.ChannelFailed(_logger, _name, e);
             return (PayloadChannelEnd.Failed, default);
         }
     }
@@ -147,7 +144,7 @@ internal sealed class PayloadChannel
                 return PayloadChannelEnd.Cancelled; // Disposing the stream to stop the read can surface as an I/O error.
             }
 
-            PayloadLog.ChannelFailed(_logger, _cid, _name, e);
+            PayloadLog.ChannelFailed(_logger, _name, e);
             return PayloadChannelEnd.Failed;
         }
     }
@@ -157,7 +154,7 @@ internal sealed class PayloadChannel
         switch (status)
         {
             case PayloadReadStatus.EndOfStream:
-                PayloadLog.ChannelEnded(_logger, _cid, _name, _reader.Position);
+                PayloadLog.ChannelEnded(_logger, _name, _reader.Position);
                 return PayloadChannelEnd.EndOfStream;
             case PayloadReadStatus.Oversize:
                 return Refuse(
@@ -170,7 +167,7 @@ internal sealed class PayloadChannel
 
     private PayloadChannelEnd Refuse(PayloadChannelEnd end, string problem)
     {
-        PayloadLog.ChannelRefused(_logger, _cid, _name, _reader.Position, problem);
+        PayloadLog.ChannelRefused(_logger, _name, _reader.Position, problem);
         return end;
     }
 
@@ -179,11 +176,11 @@ internal sealed class PayloadChannel
         _ignored++;
         if (_ignored <= LoggedIgnoredFrames)
         {
-            PayloadLog.FrameIgnored(_logger, _cid, _name, problem);
+            PayloadLog.FrameIgnored(_logger, _name, problem);
         }
         else if (_ignored == LoggedIgnoredFrames + 1)
         {
-            PayloadLog.IgnoredFramesNotLogged(_logger, _cid, _name, _ignored);
+            PayloadLog.IgnoredFramesNotLogged(_logger, _name, _ignored);
         }
     }
 }

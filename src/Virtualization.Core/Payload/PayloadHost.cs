@@ -112,7 +112,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                PayloadLog.StdioMissing(_logger, _cid, StdioWait);
+                PayloadLog.StdioMissing(_logger, StdioWait);
             }
         }
 
@@ -139,7 +139,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
         Task ended = _controlEnded.Task;
         if (await Task.WhenAny(ended, Task.Delay(timeout)).ConfigureAwait(false) != ended)
         {
-            PayloadLog.DrainTimedOut(_logger, _cid, timeout);
+            PayloadLog.DrainTimedOut(_logger, timeout);
         }
     }
 
@@ -236,7 +236,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            PayloadLog.AcceptFailed(_logger, _cid, name, e);
+            PayloadLog.AcceptFailed(_logger, name, e);
             return;
         }
         finally
@@ -248,7 +248,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
         var stream = new NetworkStream(connection, ownsSocket: true);
         if (isControl)
         {
-            AttachControl(stream, new PayloadChannel(stream, this, _logger, _cid, name), expectHello: true, name);
+            AttachControl(stream, new PayloadChannel(stream, this, _logger, name), expectHello: true, name);
         }
         else
         {
@@ -274,14 +274,14 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                PayloadLog.AcceptFailed(_logger, _cid, acceptor.Description, e);
+                PayloadLog.AcceptFailed(_logger, acceptor.Description, e);
                 return;
             }
 
             if (connection.PeerCid != (uint)_cid)
             {
                 // Never read a byte from another VM: the connection is closed unread.
-                PayloadLog.ForeignPeerRefused(_logger, _cid, acceptor.Description, connection.Peer);
+                PayloadLog.ForeignPeerRefused(_logger, acceptor.Description, connection.Peer);
                 DisposeQuietly(connection.Stream);
                 continue;
             }
@@ -292,7 +292,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
 
     private async Task HandleVsockConnectionAsync(PayloadConnection connection, string name)
     {
-        var channel = new PayloadChannel(connection.Stream, this, _logger, _cid, name);
+        var channel = new PayloadChannel(connection.Stream, this, _logger, name);
         PayloadChannelEnd? end;
         PayloadChannelKind kind;
         using (var hello = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
@@ -306,7 +306,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             {
                 if (!_stop.IsCancellationRequested)
                 {
-                    PayloadLog.ExtraConnectionClosed(_logger, _cid, name, $"no hello within {HelloTimeout.TotalSeconds:0} s");
+                    PayloadLog.ExtraConnectionClosed(_logger, name, $"no hello within {HelloTimeout.TotalSeconds:0} s");
                 }
 
                 DisposeQuietly(connection.Stream);
@@ -341,7 +341,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             }
         }
 
-        PayloadLog.ExtraConnectionClosed(_logger, _cid, name, "a lifecycle channel is already connected");
+        PayloadLog.ExtraConnectionClosed(_logger, name, "a lifecycle channel is already connected");
         DisposeQuietly(stream);
     }
 
@@ -365,7 +365,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
             }
         }
 
-        PayloadLog.ExtraConnectionClosed(_logger, _cid, name, _options.Stdio ? "a stdio stream is already connected" : "this VM has no stdio port (PayloadChannelOptions.Stdio is false)");
+        PayloadLog.ExtraConnectionClosed(_logger, name, _options.Stdio ? "a stdio stream is already connected" : "this VM has no stdio port (PayloadChannelOptions.Stdio is false)");
         DisposeQuietly(stream);
     }
 

@@ -19,13 +19,13 @@ internal sealed class VsockPayloadAcceptor : IPayloadAcceptor
     /// <summary>Binds and listens on <paramref name="port"/> of every local CID.</summary>
     /// <exception cref="VsockException">No vsock on this host, or the port is taken.</exception>
     public static VsockPayloadAcceptor Start(uint port) =>
-        new(VsockListener.Start(new VsockEndPoint(VsockEndPoint.Any, port), backlog: 4), port);
+        new(VsockListener.Start(new VsockEndPoint(VsockEndPoint.Any, checked((int)port)), backlog: 4), port);
 
     /// <inheritdoc/>
     public async Task<PayloadConnection> AcceptAsync(CancellationToken cancellationToken)
     {
         VsockConnection connection = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-        return new PayloadConnection(connection.Stream, connection.RemoteEndPoint.Cid, connection.RemoteEndPoint.ToString());
+        return new PayloadConnection(connection.Stream, unchecked((uint)connection.RemoteEndPoint.Cid), connection.RemoteEndPoint.ToString());
     }
 
     /// <inheritdoc/>

@@ -96,7 +96,7 @@ internal sealed partial class QemuRunner : VmmRunner
         bool withVsock = VhostVsockAvailable();
         if (!withVsock)
         {
-            LogNoVsock(request.Logger, request.Cid);
+            LogNoVsock(request.Logger);
         }
 
         return QemuCommandLine.Build(request, useKvm, withVsock);
@@ -106,6 +106,6 @@ internal sealed partial class QemuRunner : VmmRunner
     protected override IVmmProcess CreateProcess(VmmChildProcess child, string executable, VmmLaunchRequest request) =>
         new QemuProcess(child, Path.Combine(request.TemporaryDirectory, QemuCommandLine.QmpSocketName), _stopGracePeriod, request.GuestMemoryBytes);
 
-    [LoggerMessage(100, LogLevel.Warning, "CID {Cid}: /dev/vhost-vsock is missing (load vhost_vsock), so the guest gets no vsock device and ConnectVsockAsync will not reach it")]
-    private static partial void LogNoVsock(ILogger logger, int cid);
+    [LoggerMessage(100, LogLevel.Warning, "/dev/vhost-vsock is missing (load vhost_vsock), so the guest gets no vsock device and ConnectVsockAsync will not reach it")]
+    private static partial void LogNoVsock(ILogger logger);
 }

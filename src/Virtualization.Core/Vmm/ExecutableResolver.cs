@@ -4,8 +4,10 @@ namespace Virtualization.Core.Vmm;
 internal static class ExecutableResolver
 {
     /// <summary>The full path of <paramref name="executable"/>.</summary>
+    /// <param name="executable">A path, or a name looked up on <c>PATH</c>.</param>
+    /// <param name="notFoundHint">Replaces the default advice when it is not found.</param>
     /// <exception cref="VirtualMachineStartException">It is not found or not executable.</exception>
-    internal static string Resolve(string executable)
+    internal static string Resolve(string executable, string? notFoundHint = null)
     {
         if (TryResolve(executable, out string? path))
         {
@@ -16,7 +18,7 @@ internal static class ExecutableResolver
             ? $"'{executable}' does not exist or is not executable"
             : $"'{executable}' was not found on PATH ({Environment.GetEnvironmentVariable("PATH")})";
         throw new VirtualMachineStartException(
-            $"Cannot launch the VMM: {where}. Install it or point VirtualizationServiceOptions at it.", null, string.Empty);
+            $"Cannot launch the VMM: {where}. {notFoundHint ?? "Install it or point VirtualizationServiceOptions at it."}", null, string.Empty);
     }
 
     /// <summary>Looks <paramref name="executable"/> up without throwing.</summary>

@@ -42,11 +42,10 @@ internal sealed class VmmChildProcess
     private readonly Socket _console;
     private readonly GuestConsole _guestConsole;
     private readonly ILogger _logger;
-    private readonly int _cid;
     private readonly OutputTail _stderrTail = new();
 
     private VmmChildProcess(
-        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket console, GuestConsole guestConsole, ILogger logger, int cid)
+        Process process, PidfdHandle pidfd, Task processExited, Socket stderr, Socket console, GuestConsole guestConsole, ILogger logger)
     {
         _process = process;
         _pidfd = pidfd;
@@ -55,7 +54,6 @@ internal sealed class VmmChildProcess
         _guestConsole = guestConsole;
         guestConsole.Connect(console);
         _logger = logger;
-        _cid = cid;
         ProcessId = process.Id;
         ProcessExited = processExited;
         Task consolePump = CopyConsoleAsync(console, guestConsole);
@@ -89,7 +87,6 @@ internal sealed class VmmChildProcess
         IReadOnlyList<string> arguments,
         GuestConsole guestConsole,
         ILogger logger,
-        int cid,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -106,7 +103,7 @@ internal sealed class VmmChildProcess
             startInfo.ArgumentList.Add(argument);
         }
 
-        Log.LaunchingVmm(logger, cid, resolved, string.Join(' ', arguments));
+        Log.LaunchingVmm(logger, resolved, string.Join(' ', arguments));
         Process process;
         try
         {
@@ -137,7 +134,7 @@ internal sealed class VmmChildProcess
             stderr.Send("G"u8);
             await helperWait.CancelAsync().ConfigureAwait(false);
             process.EnableRaisingEvents = false;
-            return new VmmChildProcess(process, pidfd, processExited, stderr, console, guestConsole, logger, cid);
+            return new VmmChildProcess(process, pidfd, processExited, stderr, console, guestConsole, logger);
         }
         catch (Exception e)
         {
@@ -155,7 +152,7 @@ internal sealed class VmmChildProcess
             }
             catch (TimeoutException)
             {
-                Log.LauncherDidNotExit(logger, cid, process.Id, HelperExitTimeout);
+                Log.LauncherDidNotExit(logger, process.Id, HelperExitTimeout);
             }
 
             process.Dispose();
@@ -192,14 +189,14 @@ internal sealed class VmmChildProcess
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.MonitorFailed(_logger, _cid, e);
+            Log.MonitorFailed(_logger, e);
             exitCode = -1;
         }
 
         Task pumps = Task.WhenAll(consolePump, stderrPump);
         if (await Task.WhenAny(pumps, Task.Delay(DrainTimeout)).ConfigureAwait(false) != pumps)
         {
-            Log.OutputAbandoned(_logger, _cid, DrainTimeout);
+            Log.OutputAbandoned(_logger, DrainTimeout);
         }
 
         _guestConsole.Disconnect();
@@ -251,7 +248,7 @@ internal sealed class VmmChildProcess
 #pragma warning restore CA1031
                     {
                         sinkFailed = true;
-                        Log.ConsoleCopyFailed(_logger, _cid, e);
+                        Log.ConsoleCopyFailed(_logger, e);
                     }
                 }
                 finally
@@ -337,6 +334,6 @@ internal sealed class VmmChildProcess
     {
         string line = Encoding.UTF8.GetString(bytes).TrimEnd('\r');
         _stderrTail.Add(line);
-        Log.VmmStandardError(_logger, _cid, line);
+        Log.VmmStandardError(_logger, line);
     }
 }

@@ -15,6 +15,9 @@ internal abstract class VmmRunner : IVmmRunner
     /// <summary>A runner of <paramref name="executable"/> (a path, or a name looked up on <c>PATH</c> at launch).</summary>
     protected VmmRunner(string executable) => _executable = executable;
 
+    /// <summary>What to tell the user when the executable is missing (the VMM was chosen by <see cref="VmmKind.Auto"/>); null for the default message.</summary>
+    internal string? NotFoundHint { get; init; }
+
     /// <inheritdoc/>
     public abstract string Name { get; }
 
@@ -71,10 +74,10 @@ internal abstract class VmmRunner : IVmmRunner
             File.Delete(Path.Combine(request.TemporaryDirectory, name));
         }
 
-        string executable = ExecutableResolver.Resolve(_executable);
+        string executable = ExecutableResolver.Resolve(_executable, NotFoundHint);
         List<string> arguments = BuildArguments(request);
         VmmChildProcess child = await VmmChildProcess.StartAsync(
-            executable, arguments, request.Console, request.Logger, request.Cid, cancellationToken).ConfigureAwait(false);
+            executable, arguments, request.Console, request.Logger, cancellationToken).ConfigureAwait(false);
         return CreateProcess(child, executable, request);
     }
 

@@ -11,28 +11,37 @@ namespace Virtualization.Core;
 /// 16-byte <c>struct sockaddr_vm</c>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// .NET has no <see cref="System.Net.Sockets.AddressFamily"/> member for <c>AF_VSOCK</c> (40).
 /// <see cref="AddressFamily"/> reports <see cref="AddressFamily.Unknown"/>, the value
 /// <see cref="Socket.AddressFamily"/> reports for a socket wrapping an <c>AF_VSOCK</c> descriptor, so this
 /// end point is accepted by <see cref="Socket.Bind(EndPoint)"/> and <see cref="Socket.ConnectAsync(EndPoint)"/>
 /// on such a socket. <see cref="Serialize"/> writes the real family (40) into the address bytes.
+/// </para>
+/// <para>
+/// CIDs and ports are <see cref="int"/> throughout the library's API (as <see cref="IVirtualMachine.Cid"/> and
+/// <see cref="IPEndPoint.Port"/>; <see cref="uint"/> is not CLS-compliant). The kernel's values are unsigned 32-bit
+/// numbers stored bit for bit: <c>VMADDR_CID_ANY</c> and <c>VMADDR_PORT_ANY</c> (<c>0xFFFFFFFF</c>) are -1, and a port
+/// above <see cref="int.MaxValue"/> (the kernel picks ephemeral ports anywhere above 1023) is negative here;
+/// <see cref="ToString"/> prints ports and CIDs unsigned.
+/// </para>
 /// </remarks>
 public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
 {
-    /// <summary><c>VMADDR_CID_ANY</c>: bind to every local CID.</summary>
-    public const uint Any = 0xFFFFFFFF;
+    /// <summary><c>VMADDR_CID_ANY</c> (<c>0xFFFFFFFF</c>, so -1): bind to every local CID.</summary>
+    public const int Any = -1;
 
     /// <summary><c>VMADDR_CID_HYPERVISOR</c>: reserved for services built into the hypervisor.</summary>
-    public const uint Hypervisor = 0;
+    public const int Hypervisor = 0;
 
     /// <summary><c>VMADDR_CID_LOCAL</c>: local (loopback) communication; needs the <c>vsock_loopback</c> transport.</summary>
-    public const uint Local = 1;
+    public const int Local = 1;
 
     /// <summary><c>VMADDR_CID_HOST</c>: the host, as seen from a guest.</summary>
-    public const uint Host = 2;
+    public const int Host = 2;
 
-    /// <summary><c>VMADDR_PORT_ANY</c>: let the kernel choose a free port when binding.</summary>
-    public const uint AnyPort = 0xFFFFFFFF;
+    /// <summary><c>VMADDR_PORT_ANY</c> (<c>0xFFFFFFFF</c>, so -1): let the kernel choose a free port when binding.</summary>
+    public const int AnyPort = -1;
 
     /// <summary>The size of <c>struct sockaddr_vm</c> in bytes.</summary>
     internal const int SockAddrSize = 16;
@@ -47,7 +56,7 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
     /// <param name="cid">The context id: a VM's CID, <see cref="Host"/>, <see cref="Local"/> or <see cref="Any"/>.</param>
     /// <param name="port">The port, or <see cref="AnyPort"/> to let the kernel choose one when binding.</param>
     /// <param name="flags">The <c>svm_flags</c> byte; normally <see cref="VsockAddressOptions.None"/>.</param>
-    public VsockEndPoint(uint cid, uint port, VsockAddressOptions flags = VsockAddressOptions.None)
+    public VsockEndPoint(int cid, int port, VsockAddressOptions flags = VsockAddressOptions.None)
     {
         Cid = cid;
         Port = port;
@@ -55,10 +64,10 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
     }
 
     /// <summary>The context id (<c>svm_cid</c>).</summary>
-    public uint Cid { get; }
+    public int Cid { get; }
 
     /// <summary>The port (<c>svm_port</c>).</summary>
-    public uint Port { get; }
+    public int Port { get; }
 
     /// <summary>The flags (<c>svm_flags</c>).</summary>
     public VsockAddressOptions Flags { get; }
@@ -96,7 +105,7 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
     /// </summary>
     /// <returns>The local context id.</returns>
     /// <exception cref="VsockException"><c>/dev/vsock</c> is missing or the ioctl failed.</exception>
-    public static uint GetLocalCid()
+    public static int GetLocalCid()
     {
         const string device = "/dev/vsock";
         using SafeFileHandle fd = Interop.Sys.Open(device, Interop.Sys.O_RDONLY | Interop.Sys.O_CLOEXEC);
@@ -110,15 +119,15 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
             throw VsockErrors.ForDevice(Interop.LastErrno, "ioctl(IOCTL_VM_SOCKETS_GET_LOCAL_CID)", device);
         }
 
-        return cid;
+        return unchecked((int)cid);
     }
 
     /// <summary>Formats as <c>vsock:CID:PORT</c>; <see cref="Any"/> and <see cref="AnyPort"/> print as <c>any</c>.</summary>
     /// <returns>For example <c>vsock:3:5000</c> or <c>vsock:any:any</c>.</returns>
     public override string ToString()
     {
-        string cid = Cid == Any ? "any" : Cid.ToString(CultureInfo.InvariantCulture);
-        string port = Port == AnyPort ? "any" : Port.ToString(CultureInfo.InvariantCulture);
+        string cid = Cid == Any ? "any" : unchecked((uint)Cid).ToString(CultureInfo.InvariantCulture);
+        string port = Port == AnyPort ? "any" : unchecked((uint)Port).ToString(CultureInfo.InvariantCulture);
         return Flags == VsockAddressOptions.None ? $"vsock:{cid}:{port}" : $"vsock:{cid}:{port} ({Flags})";
     }
 
@@ -179,8 +188,8 @@ public sealed class VsockEndPoint : EndPoint, IEquatable<VsockEndPoint>
         }
 
         return new VsockEndPoint(
-            cid: BitConverter.ToUInt32(sockaddr[CidOffset..]),
-            port: BitConverter.ToUInt32(sockaddr[PortOffset..]),
+            cid: BitConverter.ToInt32(sockaddr[CidOffset..]),
+            port: BitConverter.ToInt32(sockaddr[PortOffset..]),
             flags: (VsockAddressOptions)sockaddr[FlagsOffset]);
     }
 }

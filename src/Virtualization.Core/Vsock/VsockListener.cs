@@ -9,14 +9,14 @@ namespace Virtualization.Core;
 /// <example>
 /// <code>
 /// await using var listener = VsockListener.Start(VsockEndPoint.AnyPort);
-/// uint port = listener.LocalEndPoint.Port; // tell the guest
+/// int port = listener.LocalEndPoint.Port; // tell the guest
 /// await using VsockConnection connection = await listener.AcceptAsync(ct);
 /// Console.WriteLine($"VM CID {connection.RemoteEndPoint.Cid} connected");
 /// </code>
 /// </example>
 public sealed class VsockListener : IDisposable, IAsyncDisposable
 {
-    /// <summary>The backlog <see cref="Start(uint)"/> uses (the kernel caps it at <c>net.core.somaxconn</c>).</summary>
+    /// <summary>The backlog <see cref="Start(int)"/> uses (the kernel caps it at <c>net.core.somaxconn</c>).</summary>
     public const int DefaultBacklog = 512;
 
     private readonly NativeListener _listener;
@@ -34,7 +34,7 @@ public sealed class VsockListener : IDisposable, IAsyncDisposable
     /// <param name="port">The port, or <see cref="VsockEndPoint.AnyPort"/> for one the kernel picks (see <see cref="LocalEndPoint"/>).</param>
     /// <returns>A listening <see cref="VsockListener"/>.</returns>
     /// <exception cref="VsockException">No vsock transport, the port is in use, or it is privileged (below 1024).</exception>
-    public static VsockListener Start(uint port) => Start(new VsockEndPoint(VsockEndPoint.Any, port));
+    public static VsockListener Start(int port) => Start(new VsockEndPoint(VsockEndPoint.Any, port));
 
     /// <summary>Binds <paramref name="localEndPoint"/> and listens.</summary>
     /// <param name="localEndPoint">A local CID (usually <see cref="VsockEndPoint.Any"/>) and a port (or <see cref="VsockEndPoint.AnyPort"/>).</param>
@@ -60,7 +60,7 @@ public sealed class VsockListener : IDisposable, IAsyncDisposable
         {
             VsockEndPoint local = VsockEndPoint.Read(NativeSockets.GetSockName(socket, _listener.Address));
             VsockEndPoint remote = VsockEndPoint.Read(NativeSockets.GetPeerName(socket, _listener.Address));
-            return new VsockConnection(socket, local, remote);
+            return new VsockConnection(new NetworkStream(socket, ownsSocket: true), local, remote);
         }
         catch
         {

@@ -21,6 +21,7 @@ internal sealed class TestHarness : IAsyncDisposable
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm, // the fake; Auto would pick QEMU on hosts without KVM
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = Path.Combine(Root, "vms"),
             CidNamespace = "t" + Guid.NewGuid().ToString("N"),
@@ -49,7 +50,7 @@ internal sealed class TestHarness : IAsyncDisposable
     public string Root { get; }
 
     /// <summary>Where a test listens to play the guest's vsock port <paramref name="port"/> of VM <paramref name="cid"/>.</summary>
-    public string VsockPath(uint cid, uint port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
+    public string VsockPath(int cid, int port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
 
     public VirtualizationServiceOptions Options { get; }
 

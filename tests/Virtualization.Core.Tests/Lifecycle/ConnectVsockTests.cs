@@ -15,11 +15,13 @@ public sealed class ConnectVsockTests
         await using var h = new TestHarness();
         IVirtualMachine vm = await h.StartAsync();
         using var guest = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        guest.Bind(new UnixDomainSocketEndPoint(h.VsockPath((uint)vm.Cid, 5000)));
+        guest.Bind(new UnixDomainSocketEndPoint(h.VsockPath(vm.Cid, 5000)));
         guest.Listen();
         Task<Socket> accepted = guest.AcceptAsync();
 
-        await using Stream stream = await vm.ConnectVsockAsync(5000);
+        await using VsockConnection connection = await vm.ConnectVsockAsync(5000);
+        Stream stream = connection.Stream;
+        connection.RemoteEndPoint.Should().Be(new VsockEndPoint(vm.Cid, 5000), "the same connection type the listener hands out, naming the guest's end");
         using Socket server = await accepted;
         await stream.WriteAsync("ping"u8.ToArray());
         var buffer = new byte[4];

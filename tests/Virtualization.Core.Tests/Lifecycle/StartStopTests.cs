@@ -295,7 +295,7 @@ public sealed class StartStopTests
 
         (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown, "the rest of the console was drained, so the VMM never blocked");
         broken.Writes.Should().Be(1, "the stream is abandoned after its first failure");
-        h.Log.Entries.Should().Contain(e => e.Exception is IOException && e.Message.Contains($"console of CID {vm.Cid}", StringComparison.Ordinal));
+        h.Log.Entries.Should().Contain(e => e.Exception is IOException && e.Message.Contains("Copying the console failed", StringComparison.Ordinal) && e.Scope == $"CID {vm.Cid}");
     }
 
     [Fact(Timeout = 30_000)]
@@ -304,7 +304,8 @@ public sealed class StartStopTests
         await using var h = new TestHarness();
         IVirtualMachine vm = await h.StartAsync(new FakeScenario { StderrLines = 3, RunMs = 50 });
         await vm.WaitForDeathAsync();
-        h.Log.Entries.Count(e => e.Message.StartsWith($"VMM of CID {vm.Cid}: ", StringComparison.Ordinal)).Should().BeGreaterThanOrEqualTo(3);
+        h.Log.Entries.Count(e => e.Message.StartsWith("VMM: ", StringComparison.Ordinal) && e.Scope == $"CID {vm.Cid}")
+            .Should().BeGreaterThanOrEqualTo(3, "each stderr line is a message in the VM's CID scope");
     }
 
     [Fact(Timeout = 30_000)]

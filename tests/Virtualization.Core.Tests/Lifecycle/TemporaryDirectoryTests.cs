@@ -100,6 +100,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
         string kernel = new FakeScenario().WriteKernel(Path.Combine(_folder, "kernel"));
         await using var service = new VirtualizationService(new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = TestPaths.FakeCrosvm,
             TemporaryDirectory = "/tmp",
             CidNamespace = "t" + Guid.NewGuid().ToString("N"),

@@ -217,9 +217,9 @@ public sealed class PayloadFakeVmmTests
 
         bad.State.Should().Be(VirtualMachineState.Started, "the frames after the oversize header are never read");
         good.State.Should().Be(VirtualMachineState.Finished);
-        h.Log.Entries.Should().Contain(e => e.Message.Contains($"Closed the payload channel of CID {bad.Cid}", StringComparison.Ordinal)
+        h.Log.Entries.Should().Contain(e => e.Message.Contains("Closed the payload channel", StringComparison.Ordinal) && e.Scope == $"CID {bad.Cid}"
             && e.Message.Contains("announces 65535 body bytes", StringComparison.Ordinal));
-        h.Log.Entries.Should().NotContain(e => e.Message.Contains($"Closed the payload channel of CID {good.Cid}", StringComparison.Ordinal));
+        h.Log.Entries.Should().NotContain(e => e.Message.Contains("Closed the payload channel", StringComparison.Ordinal) && e.Scope == $"CID {good.Cid}");
         await bad.StopAsync();
         await good.StopAsync();
         bad.DeathReason.Should().Be(DeathReason.Shutdown, "a refused channel does not hurt the VM");

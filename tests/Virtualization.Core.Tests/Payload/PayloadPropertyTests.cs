@@ -42,7 +42,7 @@ public sealed class PayloadPropertyTests
                 var bystander = new ModelSink();
                 using var log = new ListLogger();
                 using var stream = new MemoryStream(bytes);
-                var channel = new PayloadChannel(stream, target, log, 10, "property");
+                var channel = new PayloadChannel(stream, target, log, "property");
 
                 PayloadChannelEnd end = await channel.RunAsync(expectHello: true, CancellationToken.None);
 
@@ -80,7 +80,7 @@ public sealed class PayloadPropertyTests
                 var model = new ModelSink();
                 using (var log = new ListLogger())
                 {
-                    await new PayloadChannel(new MemoryStream(bytes), model, log, 0, "model").RunAsync(expectHello: true, CancellationToken.None);
+                    await new PayloadChannel(new MemoryStream(bytes), model, log, "model").RunAsync(expectHello: true, CancellationToken.None);
                 }
 
                 // Both run until stopped; stopping them makes the VMM close the ports, and the host reads everything before

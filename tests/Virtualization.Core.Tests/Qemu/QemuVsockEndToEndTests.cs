@@ -23,7 +23,9 @@ public sealed class QemuVsockEndToEndTests
         h.TrackPid(vm);
         await console.WaitForAsync("VCORE-GUEST: vsock listening on 5000");
 
-        await using Stream stream = await vm.ConnectVsockAsync(5000);
+        await using VsockConnection connection = await vm.ConnectVsockAsync(5000);
+        connection.RemoteEndPoint.Should().Be(new VsockEndPoint(vm.Cid, 5000));
+        Stream stream = connection.Stream;
         byte[] sent = "hello over vsock"u8.ToArray();
         await stream.WriteAsync(sent);
         var received = new byte[sent.Length];

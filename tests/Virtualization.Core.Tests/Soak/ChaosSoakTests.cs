@@ -72,6 +72,7 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logger).SetMinimumLevel(LogLevel.Information));
         var options = new VirtualizationServiceOptions
         {
+            Vmm = VmmKind.Crosvm,
             CrosvmPath = TestPaths.StubVmm,
             TemporaryDirectory = Path.Combine(root, "vms"),
             CidNamespace = "soak-" + Guid.NewGuid().ToString("N"),

@@ -40,6 +40,7 @@ internal sealed class LifecycleWorld
             Folder = Path.Combine(_root, "w" + Interlocked.Increment(ref s_worlds).ToString(CultureInfo.InvariantCulture));
             var service = new VirtualizationService(new VirtualizationServiceOptions
             {
+                Vmm = VmmKind.Crosvm,
                 CrosvmPath = TestPaths.StubVmm,
                 TemporaryDirectory = Folder,
                 // One CID namespace for all the worlds of a test: their services share the CIDs, like processes on a

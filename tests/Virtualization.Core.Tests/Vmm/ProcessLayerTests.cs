@@ -157,7 +157,7 @@ public sealed class ProcessLayerTests
         const string LastPid = "/proc/sys/kernel/ns_last_pid";
         Requirement.Require(Requirement.PidControl, Environment.IsPrivilegedProcess && File.Exists(LastPid), "needs root to choose the next pid (ns_last_pid)");
         VmmChildProcess child = await VmmChildProcess.StartAsync(
-            "/bin/sh", ["-c", "exit 0"], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 3), NullLogger.Instance, 3, CancellationToken.None);
+            "/bin/sh", ["-c", "exit 0"], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 3), NullLogger.Instance, CancellationToken.None);
         int pid = child.ProcessId;
         (await child.Exited).Should().Be(0);
 

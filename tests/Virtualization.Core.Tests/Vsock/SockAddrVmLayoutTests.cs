@@ -98,8 +98,8 @@ public sealed class SockAddrVmLayoutTests
             N("SOCK_CLOEXEC").Should().Be(Interop.Sockets.SOCK_CLOEXEC);
             N("SOCK_NONBLOCK").Should().Be(TestInterop.SOCK_NONBLOCK);
             N("O_CLOEXEC").Should().Be(Interop.Sys.O_CLOEXEC);
-            N("VMADDR_CID_ANY").Should().Be(VsockEndPoint.Any);
-            N("VMADDR_PORT_ANY").Should().Be(VsockEndPoint.AnyPort);
+            N("VMADDR_CID_ANY").Should().Be(unchecked((uint)VsockEndPoint.Any), "the kernel's u32, stored bit for bit in an int");
+            N("VMADDR_PORT_ANY").Should().Be(unchecked((uint)VsockEndPoint.AnyPort));
             N("VMADDR_CID_HYPERVISOR").Should().Be(VsockEndPoint.Hypervisor);
             N("VMADDR_CID_LOCAL").Should().Be(VsockEndPoint.Local);
             N("VMADDR_CID_HOST").Should().Be(VsockEndPoint.Host);
@@ -117,7 +117,7 @@ public sealed class SockAddrVmLayoutTests
             N("EHOSTUNREACH").Should().Be((int)Interop.Errno.EHOSTUNREACH);
 
             // The same address serialized by C and by us, byte for byte.
-            SocketAddress managed = new VsockEndPoint(0x11223344u, 0x55667788u, VsockAddressOptions.ToHost).Serialize();
+            SocketAddress managed = new VsockEndPoint(0x11223344, 0x55667788, VsockAddressOptions.ToHost).Serialize();
             Convert.ToHexString(managed.Buffer.Span[..managed.Size]).ToLowerInvariant().Should().Be(c["bytes"]);
         }
         finally
@@ -139,11 +139,12 @@ public sealed class SockAddrVmLayoutTests
     }
 
     [Theory]
-    [InlineData(3u, 5000u, (byte)0)]
+    [InlineData(3, 5000, (byte)0)]
     [InlineData(VsockEndPoint.Any, VsockEndPoint.AnyPort, (byte)0)]
-    [InlineData(VsockEndPoint.Host, 1024u, (byte)1)]
-    [InlineData(0x11223344u, 0x55667788u, (byte)1)]
-    public void Create_round_trips_Serialize(uint cid, uint port, byte flags)
+    [InlineData(VsockEndPoint.Host, 1024, (byte)1)]
+    [InlineData(0x11223344, 0x55667788, (byte)1)]
+    [InlineData(-2, int.MinValue, (byte)0)] // u32 values above int.MaxValue: 0xFFFFFFFE and 0x80000000
+    public void Create_round_trips_Serialize(int cid, int port, byte flags)
     {
         var original = new VsockEndPoint(cid, port, (VsockAddressOptions)flags);
         SocketAddress bytes = original.Serialize();
@@ -169,8 +170,8 @@ public sealed class SockAddrVmLayoutTests
 
         var endPoint = (VsockEndPoint)new VsockEndPoint(0, 0).Create(address);
 
-        endPoint.Port.Should().Be(1234u);
-        endPoint.Cid.Should().Be(77u);
+        endPoint.Port.Should().Be(1234);
+        endPoint.Cid.Should().Be(77);
         endPoint.Flags.Should().Be(VsockAddressOptions.None);
     }
 

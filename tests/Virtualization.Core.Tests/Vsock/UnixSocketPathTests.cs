@@ -225,7 +225,10 @@ public sealed class UnixSocketPathTests : IDisposable
         Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
         var connector = new UnixSocketVsockConnector((cid, port) => PathFor($"{cid}-{port}.sock"));
 
-        await using Stream stream = await ((IVsockConnector)connector).ConnectAsync(3, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
+        await using VsockConnection connection = await ((IVsockConnector)connector).ConnectAsync(3, 5000, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Stream stream = connection.Stream;
+        connection.RemoteEndPoint.Should().Be(new VsockEndPoint(3, 5000));
+        connection.LocalEndPoint.Should().Be(new VsockEndPoint(VsockEndPoint.Host, VsockEndPoint.AnyPort), "a unix socket stands in for the host's end");
         using Socket accepted = await accept;
 
         await accepted.SendAsync("ok"u8.ToArray());
@@ -272,9 +275,9 @@ public sealed class UnixSocketPathTests : IDisposable
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
         Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
         await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
-        var connection = new VsockConnection(await accept, new VsockEndPoint(VsockEndPoint.Any, 5000), new VsockEndPoint(3, 1030));
+        var connection = new VsockConnection(new NetworkStream(await accept, ownsSocket: true), new VsockEndPoint(VsockEndPoint.Any, 5000), new VsockEndPoint(3, 1030));
 
-        connection.ToString().Should().Be("vsock:any:5000 <- vsock:3:1030");
+        connection.ToString().Should().Be("vsock:any:5000 <-> vsock:3:1030");
         await connection.Stream.WriteAsync("x"u8.ToArray());
         byte[] one = new byte[1];
         await client.ReadExactlyAsync(one);

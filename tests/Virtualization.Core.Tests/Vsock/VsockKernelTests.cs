@@ -20,9 +20,9 @@ public sealed class VsockKernelTests
         await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
 
         listener.LocalEndPoint.Port.Should().NotBe(VsockEndPoint.AnyPort);
-        listener.LocalEndPoint.Port.Should().BeGreaterThanOrEqualTo(1024u, "the kernel hands out unprivileged ephemeral ports");
+        unchecked((uint)listener.LocalEndPoint.Port).Should().BeGreaterThanOrEqualTo(1024u, "the kernel hands out unprivileged ephemeral ports (any u32 above 1023)");
         listener.LocalEndPoint.Cid.Should().Be(VsockEndPoint.Any);
-        listener.ToString().Should().Be($"VsockListener vsock:any:{listener.LocalEndPoint.Port}");
+        listener.ToString().Should().Be($"VsockListener vsock:any:{unchecked((uint)listener.LocalEndPoint.Port)}", "ports print unsigned");
     }
 
     [SkippableFact]
@@ -43,7 +43,7 @@ public sealed class VsockKernelTests
         length.Should().Be(16);
         VsockEndPoint bound = VsockEndPoint.Read(buffer[..length]);
         bound.Cid.Should().Be(VsockEndPoint.Any);
-        bound.Port.Should().BeInRange(1024u, VsockEndPoint.AnyPort - 1);
+        unchecked((uint)bound.Port).Should().BeInRange(1024u, 0xFFFFFFFEu);
     }
 
     [SkippableFact]
@@ -51,13 +51,13 @@ public sealed class VsockKernelTests
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         using VsockListener first = VsockListener.Start(VsockEndPoint.AnyPort);
-        uint port = first.LocalEndPoint.Port;
+        int port = first.LocalEndPoint.Port;
 
         var act = () => VsockListener.Start(port);
 
         VsockException ex = act.Should().Throw<VsockException>().Which;
         ex.Errno.Should().Be((int)Interop.Errno.EADDRINUSE);
-        ex.Message.Should().Contain($"port {port} in any CID").And.Contain("already in use").And.Contain("AnyPort");
+        ex.Message.Should().Contain($"port {unchecked((uint)port)} in any CID").And.Contain("already in use").And.Contain("AnyPort");
         ex.EndPoint.Should().Be(new VsockEndPoint(VsockEndPoint.Any, port));
     }
 
@@ -66,7 +66,7 @@ public sealed class VsockKernelTests
     {
         Requirement.Require(Requirement.Vsock, File.Exists("/dev/vsock"), "/dev/vsock is absent: the vsock core module is not loaded on this machine");
 
-        uint cid = VsockEndPoint.GetLocalCid();
+        int cid = VsockEndPoint.GetLocalCid();
 
         cid.Should().NotBe(VsockEndPoint.Any).And.NotBe(VsockEndPoint.Hypervisor);
         cid.Should().BeGreaterThanOrEqualTo(VsockEndPoint.Host, "a host reports 2, a guest its own CID (3 or more)");
