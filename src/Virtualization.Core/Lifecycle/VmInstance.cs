@@ -926,7 +926,7 @@ internal sealed class VmInstance : IVirtualMachine
         try
         {
             await request(process).ConfigureAwait(false);
-            ConsoleLog.ControlDone(_logger, Cid, operation);
+            ConsoleLog.ControlDone(_logger, operation);
         }
         catch (VirtualMachineControlException e)
         {
@@ -938,7 +938,7 @@ internal sealed class VmInstance : IVirtualMachine
                 }
             }
 
-            ConsoleLog.ControlFailed(_logger, Cid, operation, e);
+            ConsoleLog.ControlFailed(_logger, operation, e);
             throw;
         }
     }

@@ -29,9 +29,11 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<Stream> _stdio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _controlEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _controlAttachedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IDisposable> _resources = [];
     private readonly List<Task> _loops = [];
     private Stream? _stdioStream;
+    private Socket? _serialControlListener;
     private bool _controlAttached;
     private bool _stdioOffered;
     private volatile bool _stdioDelivered;
@@ -90,6 +92,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
 
         Socket control = BindUnix(PayloadSockets.ControlPath(_folder));
         Track(control);
+        _serialControlListener = control;
         AddLoop(AcceptSerialAsync(control, "serial port " + PayloadSockets.ControlName, isControl: true));
         if (_options.Stdio)
         {
@@ -128,18 +131,43 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
     /// </summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
+        bool attached;
         lock (_gate)
         {
-            if (!_controlAttached)
-            {
-                return;
-            }
+            attached = _controlAttached;
         }
 
-        Task ended = _controlEnded.Task;
+        // A VMM that connected and wrote its reports just before it exited may still sit in the listener's backlog,
+        // not yet accepted (a loaded host): its bytes are in the connection, so wait for the accept too.
+        if (!attached && !SerialControlConnectionPending())
+        {
+            return;
+        }
+
+        Task ended = _controlAttachedSignal.Task.ContinueWith(
+            _ => _controlEnded.Task, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
         if (await Task.WhenAny(ended, Task.Delay(timeout)).ConfigureAwait(false) != ended)
         {
             PayloadLog.DrainTimedOut(_logger, timeout);
+        }
+    }
+
+    // Whether the serial lifecycle listener has a connection waiting for accept (readable listener), or has already
+    // accepted one that is being attached (the accept loop closes the listener after its one connection).
+    private bool SerialControlConnectionPending()
+    {
+        if (_serialControlListener is not { } listener)
+        {
+            return false;
+        }
+
+        try
+        {
+            return listener.Poll(0, SelectMode.SelectRead);
+        }
+        catch (ObjectDisposedException)
+        {
+            return !_stop.IsCancellationRequested;
         }
     }
 
@@ -337,6 +365,7 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
                 _controlAttached = true;
                 _resources.Add(stream);
                 _loops.Add(RunControlAsync(channel, stream, expectHello));
+                _controlAttachedSignal.TrySetResult();
                 return;
             }
         }

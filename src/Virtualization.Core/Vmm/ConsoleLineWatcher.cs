@@ -187,7 +187,7 @@ internal sealed class ConsoleLineWatcher
     {
         string line = Encoding.UTF8.GetString(_partial.AsSpan(0, _partialLength)).TrimEnd('\r');
         Volatile.Write(ref _partialLength, 0);
-        ConsoleLog.ConsoleLine(_lineLogger, _cid, line);
+        ConsoleLog.ConsoleLine(_lineLogger, line);
         LineWaiter[] waiters;
         lock (_gate)
         {

@@ -97,7 +97,7 @@ internal sealed class GuestConsole
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    ConsoleLog.ConsoleInputSourceFailed(_logger, _cid, e);
+                    ConsoleLog.ConsoleInputSourceFailed(_logger, e);
                     throw;
                 }
 

@@ -203,8 +203,8 @@ public sealed class VmRunTests : IDisposable
 
         quiet.Stderr.Should().NotContain("vm: info:");
         verbose.ExitCode.Should().Be(0, verbose.Stderr);
-        verbose.StderrLines.Should().Contain(l => l.StartsWith("vm: info: VirtualMachine: Launching VMM for CID ", StringComparison.Ordinal) && l.Contains(TestPaths.FakeCrosvm, StringComparison.Ordinal))
-            .And.Contain(l => l.StartsWith("vm: info: VirtualMachine: VM with CID ", StringComparison.Ordinal) && l.EndsWith(" died: Shutdown (VMM exit code 0)", StringComparison.Ordinal));
+        verbose.StderrLines.Should().Contain(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^vm: info: VirtualMachine: CID [0-9]+: Launching VMM: ") && l.Contains(TestPaths.FakeCrosvm, StringComparison.Ordinal))
+            .And.Contain(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^vm: info: VirtualMachine: CID [0-9]+: The VM died: Shutdown \\(VMM exit code 0\\)$"));
         verbose.StdoutLines.Should().Equal(quiet.StdoutLines.Select(l => System.Text.RegularExpressions.Regex.Replace(l, "CID [0-9]+", "CID " + CidOf(verbose.StdoutLines[0]))));
     }
 

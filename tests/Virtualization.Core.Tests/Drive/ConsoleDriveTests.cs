@@ -134,7 +134,7 @@ public sealed class ConsoleDriveTests
         await using var h = new TestHarness(loggerProvider: categories);
         IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleLines = 1 });
         await vm.WaitForConsoleLineAsync("console line 1", Wait);
-        categories.Lines.Should().Contain(("Virtualization.Core.GuestConsole", Microsoft.Extensions.Logging.LogLevel.Debug, $"CID {vm.Cid} console: fake guest console line 1"));
+        categories.Lines.Should().Contain(("Virtualization.Core.GuestConsole", Microsoft.Extensions.Logging.LogLevel.Debug, "Console: fake guest console line 1"));
     }
 
     [Fact(Timeout = 60_000)]
