@@ -35,4 +35,34 @@ internal static partial class TestInterop
     /// </summary>
     [LibraryImport(Interop.Libc, EntryPoint = "connect", SetLastError = true)]
     internal static partial int Connect(SafeSocketHandle socket, ReadOnlySpan<byte> address, int addressLength);
+
+    /// <summary><c>SEEK_DATA</c>: the next offset at or after the given one that holds data (ENXIO past the last).</summary>
+    internal const int SEEK_DATA = 3;
+
+    /// <summary><c>SEEK_HOLE</c>: the next hole at or after the given offset (the end of the file counts as one).</summary>
+    internal const int SEEK_HOLE = 4;
+
+    /// <summary><c>lseek(2)</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long LSeek(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int whence);
+
+    /// <summary>The data extents of <paramref name="path"/> (what the file system allocated), found with SEEK_DATA/SEEK_HOLE.</summary>
+    internal static List<(long Start, long End)> DataExtents(string path)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path);
+        var extents = new List<(long, long)>();
+        long offset = 0;
+        while (true)
+        {
+            long data = LSeek(file, offset, SEEK_DATA);
+            if (data < 0)
+            {
+                return extents; // ENXIO: no data at or after offset.
+            }
+
+            long hole = LSeek(file, data, SEEK_HOLE);
+            extents.Add((data, hole));
+            offset = hole;
+        }
+    }
 }
