@@ -65,4 +65,18 @@ internal static partial class TestInterop
             offset = hole;
         }
     }
+
+    /// <summary><c>ioctl(2)</c> with an out <c>unsigned int</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, nuint request, out uint value);
+
+    /// <summary>
+    /// This host's vsock CID, read without the library: <c>IOCTL_VM_SOCKETS_GET_LOCAL_CID</c> on /dev/vsock, whose
+    /// number <c>_IO(7, 0xb9)</c> = 0x7b9 is written out from linux/vm_sockets.h.
+    /// </summary>
+    internal static uint LocalCid()
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle vsock = File.OpenHandle("/dev/vsock");
+        return Ioctl(vsock, 0x7b9, out uint cid) == 0 ? cid : throw new IOException($"ioctl(IOCTL_VM_SOCKETS_GET_LOCAL_CID) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
 }
