@@ -13,10 +13,12 @@ internal sealed class TestHarness : IAsyncDisposable
     /// <param name="configure">Changes to the default options.</param>
     /// <param name="realVsock">Connect to guests over AF_VSOCK instead of the test's unix sockets.</param>
     /// <param name="loggerProvider">Another provider the service logs to, besides <see cref="Log"/> (for example one that throws).</param>
+    /// <param name="vsock">The connector VMs use for ConnectVsockAsync instead of the test's unix sockets (overrides <paramref name="realVsock"/>).</param>
     public TestHarness(
         Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null,
         bool realVsock = false,
-        ILoggerProvider? loggerProvider = null)
+        ILoggerProvider? loggerProvider = null,
+        Virtualization.Core.Vsock.IVsockConnector? vsock = null)
     {
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
@@ -41,8 +43,8 @@ internal sealed class TestHarness : IAsyncDisposable
             }
         });
         // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
-        Service = realVsock
-            ? new VirtualizationService(Options, LoggerFactory)
+        Service = vsock is not null ? new VirtualizationService(Options, LoggerFactory, vsock)
+            : realVsock ? new VirtualizationService(Options, LoggerFactory)
             : new VirtualizationService(Options, LoggerFactory, new Virtualization.Core.Vsock.UnixSocketVsockConnector(VsockPath));
     }
 
