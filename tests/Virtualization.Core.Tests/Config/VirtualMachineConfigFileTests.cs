@@ -382,4 +382,15 @@ public sealed class VirtualMachineConfigFileTests
         e.Field.Should().Be("memory_mib");
         e.Message.Should().Contain("must be a positive integer below 2^31, not 3000000000.");
     }
+
+    [Theory]
+    [InlineData("""{ "kernel": "k", "disks": [ { "image": "a.img", "image": "b.img", "writable": false } ] }""", "disks[0].image")]
+    [InlineData("""{ "kernel": "k", "disks": [ { "writable": false, "partitions": [ { "label": "a", "label": "b", "path": "a.img" } ] } ] }""", "disks[0].partitions[0].label")]
+    public void Parse_DuplicateKeyInANestedObject_IsRefused(string json, string field)
+    {
+        VirtualMachineConfigException e = ParseFails(json);
+
+        e.Field.Should().Be(field);
+        e.Message.Should().Contain("appears more than once.");
+    }
 }
