@@ -7,6 +7,8 @@
 #                                     (VCORE_REPOSITORY_URL: the repository URL they name; default: this clone's
 #                                     https `origin`, else the placeholder in Directory.Build.props)
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
+#   ./build.sh mutate [folder]        mutation testing (Stryker.NET) of src/Virtualization.Core/<folder> (default Lifecycle)
+#                                     with the fast tests only; report under StrykerOutput/<folder>. Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")"
 cmd=${1:-test}; shift || true
@@ -67,9 +69,21 @@ case "$cmd" in
     dotnet pack src/Virtualization.Core.Hosting -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
     dotnet pack src/Virtualization.Cli -c Release -o nuget -p:VcoreRequireAllNativeHelpers=true ${url:+-p:VcoreRepositoryUrl=$url}
     ;;
+  mutate)
+    # Folder of src/Virtualization.Core to mutate (Lifecycle, Vmm, Crosvm, Qemu, Disks, Config, ...). The fast tests
+    # only (no QEMU E2E, soak, model or Slow tests): see tests/Virtualization.Core.Tests/stryker-config.json.
+    folder=${1:-Lifecycle}
+    if [ ! -d "src/Virtualization.Core/$folder" ]; then
+      echo "build.sh mutate: no folder src/Virtualization.Core/$folder" >&2; exit 2
+    fi
+    dotnet tool restore
+    out="$PWD/StrykerOutput/$folder"
+    cd tests/Virtualization.Core.Tests
+    dotnet stryker --mutate "**/$folder/**/*.cs" --concurrency "${STRYKER_CONCURRENCY:-2}" --output "$out" --skip-version-check
+    ;;
   bench)
     dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"
     ;;
   *)
-    echo "usage: $0 demo|test|install|pack|bench" >&2; exit 2 ;;
+    echo "usage: $0 demo|test|install|pack|bench|mutate" >&2; exit 2 ;;
 esac

@@ -12,8 +12,9 @@
  *   ignore_term=1      ignore SIGTERM
  *   fork_child=1       fork a child that sleeps forever holding stdin/stdout/stderr
  *   console_bytes=N    write N bytes to stdout after coming up, blocking like a vCPU on a full serial FIFO
- *   console_loop=1     after coming up, keep writing the console until killed or told to exit (at most one 4 KiB
- *                      line per millisecond; a full pipe blocks it like a vCPU, the control socket is still served)
+ *   console_loop=1     after coming up, keep writing the console until killed or told to exit (a full console
+ *                      stalls it like a vCPU on a full serial FIFO: it only counts the bytes whose write completed,
+ *                      and how long it has been stalled; the control socket is still served)
  *   stderr_lines=N     write N lines to stderr after coming up
  *   qmp_silent=1       (QEMU mode) accept QMP connections and never greet
  *   listen_delay_ms=N  create the control socket file N ms before accepting connections on it (by default the file
@@ -22,7 +23,9 @@
  *   stub-vmm stop SOCKET   the control client (crosvm's `stop` subcommand): asks a running stub to exit 0.
  *
  * Control socket requests (one per connection): `stop` (exit 0, unless ignore_stop=1), `exit N` (exit with code N at
- * once, even with ignore_stop=1: a guest powering off or crashing on the test's cue), `signal N` (die by signal N).
+ * once, even with ignore_stop=1: a guest powering off or crashing on the test's cue), `signal N` (die by signal N),
+ * `progress` (replies "WRITTEN STALLED": the console bytes written so far, and for how many polls in a row, each at
+ * most 1 ms, the console has not been writable; 0 after any completed write).
  *
  * crosvm mode: `--socket PATH` names the control socket; the kernel is the last argument.
  * QEMU mode: `-qmp unix:PATH,server=on,...` (",," is an escaped comma) names it; the kernel follows `-kernel`.
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
     int console_loop = get(scenario, "console_loop") == 1;
     static char line[4096];
     long written = 0;
+    long stalled = 0;
     if (console_loop) {
         memset(line, 'y', sizeof line);
         line[sizeof line - 1] = '\n';
@@ -235,14 +239,19 @@ int main(int argc, char **argv)
             wait = 1; /* pace the console: at most one line per millisecond */
         }
         int ready = poll(p, console_loop ? 2 : 1, (int)wait);
-        if (ready <= 0) {
-            continue;
-        }
-        if (console_loop && (p[1].revents & POLLOUT)) {
-            ssize_t w = write(1, line + written % (long)sizeof line, sizeof line - written % (long)sizeof line);
+        if (console_loop) {
+            ssize_t w = ready > 0 && (p[1].revents & POLLOUT)
+                ? write(1, line + written % (long)sizeof line, sizeof line - written % (long)sizeof line)
+                : -1;
             if (w > 0) {
                 written += w;
+                stalled = 0;
+            } else {
+                stalled++;
             }
+        }
+        if (ready <= 0) {
+            continue;
         }
         if (!(p[0].revents & POLLIN)) {
             continue;
@@ -262,6 +271,11 @@ int main(int argc, char **argv)
             (void)write(c, "ok\n", 3);
             close(c);
             finish(strtol(request + 5, NULL, 10), -1);
+        }
+        if (n >= 8 && strncmp(request, "progress", 8) == 0) {
+            char reply[64];
+            int len = snprintf(reply, sizeof reply, "%ld %ld\n", written, stalled);
+            (void)write(c, reply, (size_t)len);
         }
         if (n > 7 && strncmp(request, "signal ", 7) == 0) {
             (void)write(c, "ok\n", 3);

@@ -144,6 +144,9 @@ internal sealed class VmInstance : IVirtualMachine
         }
     }
 
+    /// <summary>The lock every transition takes (for tests that prove callbacks and I/O never run under it).</summary>
+    internal Lock Gate => _gate;
+
     /// <summary>A snapshot for <see cref="IVirtualizationService.DebugListVms"/>.</summary>
     internal VirtualMachineDebugInfo DebugInfo
     {

@@ -69,8 +69,9 @@ public sealed class VmRunTests : IDisposable
         CliResult result = await CliRunner.RunAsync(RunArgs(config, "--memory-mib", "768", "--cpus", "2"));
 
         result.ExitCode.Should().Be(0, result.Stderr);
-        string argv = File.ReadAllText(record);
-        argv.Should().Contain("768").And.Contain("\"--cpus\"");
+        string[] argv = System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(record))!;
+        argv.SkipWhile(a => a != "--mem").Take(2).Should().Equal("--mem", "768");
+        argv.SkipWhile(a => a != "--cpus").Take(2).Should().Equal("--cpus", "2");
     }
 
     [Fact(Timeout = 30000)]

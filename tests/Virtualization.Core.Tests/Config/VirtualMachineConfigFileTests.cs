@@ -334,4 +334,63 @@ public sealed class VirtualMachineConfigFileTests
         config.Disks[0].Partitions.Should().OnlyContain(p => !p.Writable);
         ignored.Should().Equal("console_input_device", "platform_version");
     }
+
+    // Mutation testing (docs/testing.md) found these behaviours of the reader unasserted.
+
+    [Fact]
+    public void Parse_CpusThenCpuTopology_IsRefusedAsGivenTwice()
+    {
+        VirtualMachineConfigException e = ParseFails("""{ "kernel": "k", "cpus": 2, "cpu_topology": "one_cpu_per_cluster" }""");
+
+        e.Field.Should().Be("cpu_topology");
+        e.Message.Should().Contain("conflicts with 'cpus': give the vCPU count only once.");
+    }
+
+    [Fact]
+    public void Parse_SecondPartitionWithoutLabel_NamesItsIndex()
+    {
+        VirtualMachineConfigException e = ParseFails(
+            """{ "kernel": "k", "disks": [ { "partitions": [ { "label": "a", "path": "a.img" }, { "path": "b.img" } ] } ] }""");
+
+        e.Field.Should().Be("disks[0].partitions[1].label");
+        e.Message.Should().Contain("is required: the GPT partition name.");
+    }
+
+    [Fact]
+    public void Parse_PartitionWithoutPath_IsRefused()
+    {
+        VirtualMachineConfigException e = ParseFails("""{ "kernel": "k", "disks": [ { "partitions": [ { "label": "a" } ] } ] }""");
+
+        e.Field.Should().Be("disks[0].partitions[0].path");
+        e.Message.Should().Contain("is required: the file that backs the partition.");
+    }
+
+    [Fact]
+    public void Parse_PartitionWritableNull_IsReadOnly_AndTrueIsWritable()
+    {
+        VirtualMachineRawConfig config = Parse(
+            """{ "kernel": "k", "disks": [ { "writable": false, "partitions": [ { "label": "a", "path": "/a.img", "writable": null }, { "label": "b", "path": "/b.img", "writable": true } ] } ] }""");
+
+        config.Disks.Should().ContainSingle().Which.Partitions.Select(p => p.Writable).Should().Equal(false, true);
+    }
+
+    [Fact]
+    public void Parse_MemoryAbove2To31_SaysSo()
+    {
+        VirtualMachineConfigException e = ParseFails("""{ "kernel": "k", "memory_mib": 3000000000 }""");
+
+        e.Field.Should().Be("memory_mib");
+        e.Message.Should().Contain("must be a positive integer below 2^31, not 3000000000.");
+    }
+
+    [Theory]
+    [InlineData("""{ "kernel": "k", "disks": [ { "image": "a.img", "image": "b.img", "writable": false } ] }""", "disks[0].image")]
+    [InlineData("""{ "kernel": "k", "disks": [ { "writable": false, "partitions": [ { "label": "a", "label": "b", "path": "a.img" } ] } ] }""", "disks[0].partitions[0].label")]
+    public void Parse_DuplicateKeyInANestedObject_IsRefused(string json, string field)
+    {
+        VirtualMachineConfigException e = ParseFails(json);
+
+        e.Field.Should().Be(field);
+        e.Message.Should().Contain("appears more than once.");
+    }
 }

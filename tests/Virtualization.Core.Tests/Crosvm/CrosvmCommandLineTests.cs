@@ -85,7 +85,9 @@ public sealed class CrosvmCommandLineTests
 
         vm.DeathReason.Should().Be(DeathReason.Shutdown, "the fake accepted the argv and stopped cleanly");
         string[] argv = System.Text.Json.JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(record))!;
-        argv.Should().Contain($"path={CrosvmKeyValue.Quote(disk)},ro=false").And.Contain($"path={CrosvmKeyValue.Quote(disk2)},ro=true");
+        // Written out (serde_keyvalue: a value with , " \ [ ] ' is double-quoted, with " and \ escaped), not computed by Quote.
+        argv.Should().Contain($"path=\"{h.Root}/we,ird [dir] \\\"q\\\" it's/disk,1.img\",ro=false")
+            .And.Contain($"path=\"{h.Root}/we,ird [dir] \\\"q\\\" it's/disk\\\\2.img\",ro=true");
         argv[^1].Should().Be(kernel);
     }
 

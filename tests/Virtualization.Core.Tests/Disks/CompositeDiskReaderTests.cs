@@ -11,7 +11,11 @@ public sealed class CompositeDiskReaderTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>Writes a descriptor by hand with Google.Protobuf, independent of the library's encoder.</summary>
-    private string WriteDescriptor(string name, ulong? version, ulong? length, params (string Path, ulong Offset, bool Rw)[] components)
+    private string WriteDescriptor(string name, ulong? version, ulong? length, params (string Path, ulong Offset, bool Rw)[] components) =>
+        WriteDescriptor(name, version, length, [.. components.Select(c => (c.Path, c.Offset, c.Rw, 0UL))]);
+
+    /// <summary>As above, with each component's <c>file_offset</c> (field 4, tag 0x20: docs/composite-disks.md, crosvm.md).</summary>
+    private string WriteDescriptor(string name, ulong? version, ulong? length, (string Path, ulong Offset, bool Rw, ulong FileOffset)[] components)
     {
         var ms = new MemoryStream();
         ms.Write(DescriptorDecoder.Magic);
@@ -22,7 +26,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
             o.WriteUInt64(v);
         }
 
-        foreach ((string path, ulong offset, bool rw) in components)
+        foreach ((string path, ulong offset, bool rw, ulong fileOffset) in components)
         {
             var inner = new MemoryStream();
             var io = new CodedOutputStream(inner, leaveOpen: true);
@@ -32,6 +36,12 @@ public sealed class CompositeDiskReaderTests : IDisposable
             io.WriteUInt64(offset);
             io.WriteTag(3, WireFormat.WireType.Varint);
             io.WriteEnum(rw ? 1 : 0);
+            if (fileOffset != 0)
+            {
+                io.WriteTag(4, WireFormat.WireType.Varint);
+                io.WriteUInt64(fileOffset);
+            }
+
             io.WriteTag(99, WireFormat.WireType.Varint); // unknown field: must be skipped
             io.WriteUInt64(7);
             io.Flush();
@@ -179,6 +189,33 @@ public sealed class CompositeDiskReaderTests : IDisposable
         setLength.Should().Throw<NotSupportedException>();
         Action before = () => s.Seek(-1, SeekOrigin.Begin);
         before.Should().Throw<IOException>();
+    }
+
+    [Fact]
+    public void Stream_reads_each_component_from_its_file_offset()
+    {
+        File.WriteAllBytes(_dir.File("a.bin"), [.. Enumerable.Range(0, 100).Select(i => (byte)i)]);
+        File.WriteAllBytes(_dir.File("b.bin"), [200, 201, 202, 203, 204, 205, 206, 207, 208, 209]);
+        // Disk [0, 8): a.bin from byte 50; [8, 12): b.bin from byte 6; [12, 16): b.bin from byte 8, short after 2 bytes;
+        // [16, 20): a.bin from beyond its end (zeros).
+        string desc = WriteDescriptor("fo.img", 2, 20, [
+            ("a.bin", 0, false, 50),
+            ("b.bin", 8, false, 6),
+            ("b.bin", 12, false, 8),
+            ("a.bin", 16, false, 1000),
+        ]);
+
+        CompositeDisk disk = CompositeDisk.Open(desc);
+        disk.Components.Select(c => c.FileOffset).Should().Equal(50, 6, 8, 1000);
+        using Stream s = disk.OpenRead();
+        byte[] all = new byte[20];
+        s.ReadAtLeast(all, 20, throwOnEndOfStream: false).Should().Be(20);
+
+        all.Should().Equal(50, 51, 52, 53, 54, 55, 56, 57, 206, 207, 208, 209, 208, 209, 0, 0, 0, 0, 0, 0);
+        s.Position = 5;
+        byte[] cross = new byte[4];
+        s.Read(cross).Should().Be(4);
+        cross.Should().Equal(55, 56, 57, 206);
     }
 
     [Fact(Timeout = 30_000)]

@@ -1,4 +1,5 @@
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 
@@ -54,6 +55,38 @@ public sealed class RawGptImageWriterTests : IDisposable
         byte[] image = await File.ReadAllBytesAsync(r.ImagePath);
         image[0x5000 + content.Length - 1].Should().Be(0x42);
         image.AsSpan(0x5000, content.Length - 1).IndexOfAnyExcept((byte)0).Should().Be(-1);
+    }
+
+    /// <summary>
+    /// The holes themselves, not only the bytes: a 16 MiB partition of zeros but for its last byte allocates only the GPT
+    /// tables and the copy chunk holding that byte. Counted with SEEK_DATA/SEEK_HOLE (an image written in full has
+    /// one data extent covering the whole partition).
+    /// </summary>
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Zero_blocks_take_no_space_in_the_image()
+    {
+        const long PartitionStart = 0x5000;
+        const int Size = 16 * 1024 * 1024;
+        string sparse = _dir.File("zeros.img");
+        byte[] content = new byte[Size];
+        content[^1] = 0x42;
+        await File.WriteAllBytesAsync(sparse, content);
+
+        string probe = _out.File("probe");
+        using (FileStream f = File.Create(probe))
+        {
+            f.SetLength(Size);
+        }
+
+        Skip.IfNot(TestInterop.DataExtents(probe).Count == 0, "the temporary folder's file system does not report holes (SEEK_DATA)");
+        File.Delete(probe);
+        RawGptImageResult r = await RawGptImageWriter.WriteAsync([new Partition("zeros", sparse, false)], _out.Path, "raw.img");
+
+        List<(long Start, long End)> extents = TestInterop.DataExtents(r.ImagePath);
+        long allocatedInPartition = extents.Sum(e => Math.Max(0, Math.Min(e.End, PartitionStart + Size) - Math.Max(e.Start, PartitionStart)));
+        allocatedInPartition.Should().BeLessThanOrEqualTo(Size / 4, "all-zero blocks must be left as holes, not written");
+        allocatedInPartition.Should().BeGreaterThan(0, "the block with the last byte is written");
+        extents.Should().NotContain(e => e.Start <= PartitionStart && e.End > PartitionStart, "the partition starts with zeros: a hole");
     }
 
     [Fact(Timeout = 30_000)]

@@ -37,6 +37,34 @@ internal static class ProcessProbe
         return wanted.Count == 0 ? [] : Matching(3, wanted.Contains);
     }
 
+    /// <summary>Pids of live processes one of whose argv elements contains <paramref name="fragment"/>.</summary>
+    public static IReadOnlyList<int> WithArgumentContaining(string fragment)
+    {
+        var result = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0').Any(a => a.Contains(fragment, StringComparison.Ordinal))
+                    && IsAlive(pid))
+                {
+                    result.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>The number of open file descriptors of this process.</summary>
     public static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 

@@ -13,6 +13,8 @@ internal sealed class RecordingCallback : IVirtualMachineCallback
 
     public Action? OnDiedAction { get; init; }
 
+    public Action? OnPayloadReadyAction { get; init; }
+
     public void OnDied(int cid, DeathReason reason)
     {
         Events.Enqueue($"died:{reason}");
@@ -24,7 +26,11 @@ internal sealed class RecordingCallback : IVirtualMachineCallback
 
     public void OnPayloadStarted(int cid, Stream? stream) => Events.Enqueue("payload-started");
 
-    public void OnPayloadReady(int cid) => Events.Enqueue("payload-ready");
+    public void OnPayloadReady(int cid)
+    {
+        Events.Enqueue("payload-ready");
+        OnPayloadReadyAction?.Invoke();
+    }
 
     public void OnPayloadFinished(int cid, int exitCode) => Events.Enqueue($"payload-finished:{exitCode}");
 }

@@ -13,10 +13,12 @@ internal sealed class TestHarness : IAsyncDisposable
     /// <param name="configure">Changes to the default options.</param>
     /// <param name="realVsock">Connect to guests over AF_VSOCK instead of the test's unix sockets.</param>
     /// <param name="loggerProvider">Another provider the service logs to, besides <see cref="Log"/> (for example one that throws).</param>
+    /// <param name="vsock">The connector VMs use for ConnectVsockAsync instead of the test's unix sockets (overrides <paramref name="realVsock"/>).</param>
     public TestHarness(
         Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null,
         bool realVsock = false,
-        ILoggerProvider? loggerProvider = null)
+        ILoggerProvider? loggerProvider = null,
+        Virtualization.Core.Vsock.IVsockConnector? vsock = null)
     {
         Root = Directory.CreateTempSubdirectory("vct-").FullName;
         Options = new VirtualizationServiceOptions
@@ -42,12 +44,20 @@ internal sealed class TestHarness : IAsyncDisposable
             }
         });
         // Guests of the fake have no vsock: (CID, port) maps to a unix socket in the test's folder instead.
-        Service = realVsock
-            ? new VirtualizationService(Options, LoggerFactory)
+        Service = vsock is not null ? new VirtualizationService(Options, LoggerFactory, vsock)
+            : realVsock ? new VirtualizationService(Options, LoggerFactory)
             : new VirtualizationService(Options, LoggerFactory, new Virtualization.Core.Vsock.UnixSocketVsockConnector(VsockPath));
     }
 
     public string Root { get; }
+
+    /// <summary>A harness whose VMM is the C stub (tests/StubVmm) instead of the .NET fake crosvm.</summary>
+    public static TestHarness OverStub(Func<VirtualizationServiceOptions, VirtualizationServiceOptions>? configure = null) =>
+        new(o =>
+        {
+            o = o with { CrosvmPath = TestPaths.StubVmm, StopGracePeriod = TimeSpan.FromSeconds(2) };
+            return configure is null ? o : configure(o);
+        });
 
     /// <summary>Where a test listens to play the guest's vsock port <paramref name="port"/> of VM <paramref name="cid"/>.</summary>
     public string VsockPath(int cid, int port) => Path.Combine(Root, $"vsock-{cid}-{port}.sock");
@@ -63,6 +73,19 @@ internal sealed class TestHarness : IAsyncDisposable
     /// <summary>A kernel file for <paramref name="scenario"/> (default: run until stopped).</summary>
     public string Kernel(FakeScenario? scenario = null) =>
         (scenario ?? new FakeScenario()).WriteKernel(Path.Combine(Root, $"kernel-{Guid.NewGuid():N}"));
+
+    /// <summary>A kernel file telling the C stub VMM to behave as <paramref name="scenario"/> (see <see cref="OverStub"/>).</summary>
+    public string StubKernel(StubScenario scenario) =>
+        scenario.WriteKernel(Path.Combine(Root, $"kernel-{Guid.NewGuid():N}"));
+
+    /// <summary>Creates and starts a VM over the C stub (see <see cref="OverStub"/>), remembering its pid for the leak check.</summary>
+    public async Task<IVirtualMachine> StartStubAsync(StubScenario scenario, Stream? console = null)
+    {
+        IVirtualMachine vm = await Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = StubKernel(scenario) }, console);
+        await vm.StartAsync();
+        TrackPid(vm);
+        return vm;
+    }
 
     /// <summary>A file with some content, for initrd/disk paths.</summary>
     public string File(string name, int size = 4096)
@@ -101,6 +124,13 @@ internal sealed class TestHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Live processes started for this harness: every VMM (and vcore-exec, and anything a VMM forked) has a path under
+    /// <see cref="Root"/> in its argv (kernel, control socket), so this accounts for all of them, including a VMM killed
+    /// while it was being spawned or one whose start failed, whose pid the test never saw.
+    /// </summary>
+    public IReadOnlyList<int> LiveProcesses() => ProcessProbe.WithArgumentContaining(Root + "/");
+
     /// <summary>Asserts that nothing is left: called at the end of every test.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -118,6 +148,8 @@ internal sealed class TestHarness : IAsyncDisposable
         pids.Where(ProcessProbe.IsAlive).Should().BeEmpty("no VMM process may outlive the service");
         (await ProcessProbe.WaitUntilAsync(() => ProcessProbe.InSessions(pids).Count == 0, TimeSpan.FromSeconds(10)))
             .Should().BeTrue("nothing a VMM started may outlive the service (SIGKILL sent, delivery may take a moment)");
+        (await ProcessProbe.WaitUntilAsync(() => LiveProcesses().Count == 0, TimeSpan.FromSeconds(10)))
+            .Should().BeTrue($"no process started for this test may outlive the service; left: {string.Join(", ", LiveProcesses())}");
         LoggerFactory.Dispose();
         Directory.Delete(Root, recursive: true);
     }

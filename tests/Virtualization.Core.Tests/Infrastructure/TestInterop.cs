@@ -39,4 +39,48 @@ internal static partial class TestInterop
     /// <summary><c>dup(2)</c>: a second descriptor for the same open file (a new handle owns it).</summary>
     [LibraryImport(Interop.Libc, EntryPoint = "dup", SetLastError = true)]
     internal static partial Microsoft.Win32.SafeHandles.SafeFileHandle Dup(int fd);
+
+    /// <summary><c>SEEK_DATA</c>: the next offset at or after the given one that holds data (ENXIO past the last).</summary>
+    internal const int SEEK_DATA = 3;
+
+    /// <summary><c>SEEK_HOLE</c>: the next hole at or after the given offset (the end of the file counts as one).</summary>
+    internal const int SEEK_HOLE = 4;
+
+    /// <summary><c>lseek(2)</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long LSeek(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int whence);
+
+    /// <summary>The data extents of <paramref name="path"/> (what the file system allocated), found with SEEK_DATA/SEEK_HOLE.</summary>
+    internal static List<(long Start, long End)> DataExtents(string path)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path);
+        var extents = new List<(long, long)>();
+        long offset = 0;
+        while (true)
+        {
+            long data = LSeek(file, offset, SEEK_DATA);
+            if (data < 0)
+            {
+                return extents; // ENXIO: no data at or after offset.
+            }
+
+            long hole = LSeek(file, data, SEEK_HOLE);
+            extents.Add((data, hole));
+            offset = hole;
+        }
+    }
+
+    /// <summary><c>ioctl(2)</c> with an out <c>unsigned int</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, nuint request, out uint value);
+
+    /// <summary>
+    /// This host's vsock CID, read without the library: <c>IOCTL_VM_SOCKETS_GET_LOCAL_CID</c> on /dev/vsock, whose
+    /// number <c>_IO(7, 0xb9)</c> = 0x7b9 is written out from linux/vm_sockets.h.
+    /// </summary>
+    internal static uint LocalCid()
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle vsock = File.OpenHandle("/dev/vsock");
+        return Ioctl(vsock, 0x7b9, out uint cid) == 0 ? cid : throw new IOException($"ioctl(IOCTL_VM_SOCKETS_GET_LOCAL_CID) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
 }

@@ -57,4 +57,45 @@ public sealed class ConnectVsockTests
         Func<Task> afterDeath = () => vm.ConnectVsockAsync(5000);
         (await afterDeath.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("VM is not running");
     }
+
+    /// <summary>The VM hands the connector its CID, the port, <see cref="VirtualizationServiceOptions.VsockConnectTimeout"/> and the caller's token.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_PassesCidPortConfiguredTimeoutAndToken_ToTheConnector()
+    {
+        var connector = new RecordingConnector();
+        await using var h = new TestHarness(o => o with { VsockConnectTimeout = TimeSpan.FromMilliseconds(1234) }, vsock: connector);
+        IVirtualMachine vm = await h.StartAsync();
+        using var cts = new CancellationTokenSource();
+
+        Func<Task> connect = () => vm.ConnectVsockAsync(5005, cts.Token);
+
+        (await connect.Should().ThrowAsync<IOException>()).Which.Message.Should().Be(RecordingConnector.Refusal);
+        connector.Calls.Should().Equal((vm.Cid, 5005, TimeSpan.FromMilliseconds(1234), cts.Token));
+    }
+
+    /// <summary>The real AF_VSOCK connector (the public constructor) with a cancelled token gives up before creating any socket.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectVsockAsync_OverRealVsock_WithACancelledToken_ThrowsBeforeAnySocket()
+    {
+        await using var h = new TestHarness(realVsock: true);
+        IVirtualMachine vm = await h.StartAsync();
+
+        Func<Task> connect = () => vm.ConnectVsockAsync(5000, new CancellationToken(canceled: true));
+
+        await connect.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    private sealed class RecordingConnector : Virtualization.Core.Vsock.IVsockConnector
+    {
+        // The recorder refuses every connection: the test needs only what it was asked.
+        public const string Refusal = "recorded, not connected";
+
+        public List<(int Cid, int Port, TimeSpan Timeout, CancellationToken Token)> Calls { get; } = [];
+
+        public Task<VsockConnection> ConnectAsync(int cid, int port, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            Calls.Add((cid, port, timeout, cancellationToken));
+            return Task.FromException<VsockConnection>(new IOException(Refusal));
+        }
+    }
 }

@@ -8,7 +8,9 @@ public sealed class CreateVmTests
     public async Task CreateVmAsync_ValidConfig_ReturnsNotStartedVmWithFolderAndCid()
     {
         await using var h = new TestHarness();
+        DateTimeOffset before = DateTimeOffset.UtcNow;
         IVirtualMachine vm = await h.CreateAsync();
+        DateTimeOffset after = DateTimeOffset.UtcNow;
 
         vm.State.Should().Be(VirtualMachineState.NotStarted);
         vm.DeathReason.Should().BeNull();
@@ -19,7 +21,7 @@ public sealed class CreateVmTests
         info.ProcessId.Should().BeNull();
         info.TemporaryDirectory.Should().Be(Path.Combine(h.Options.TemporaryDirectory, $"vm-{vm.Cid}"));
         Directory.Exists(info.TemporaryDirectory).Should().BeTrue();
-        info.CreatedAt.Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+        info.CreatedAt.Should().BeOnOrAfter(before).And.BeOnOrBefore(after, "CreatedAt is taken during CreateVmAsync");
         h.Service.HeldCidCount.Should().Be(1);
     }
 

@@ -10,6 +10,7 @@ namespace Virtualization.Core.Tests.Payload;
 /// where /dev/vhost-vsock exists.
 /// </summary>
 [Collection(QemuGuests.Name)]
+[Trait("Category", "E2E")]
 public sealed class PayloadQemuEndToEndTests
 {
     /// <summary>Generous: a loaded 2-core CI host boots this guest in 4-30 s under TCG.</summary>

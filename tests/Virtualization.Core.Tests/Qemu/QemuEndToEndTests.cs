@@ -5,6 +5,7 @@ namespace Virtualization.Core.Tests.Qemu;
 
 /// <summary>Real guests: QEMU (TCG), the Debian kernel and the busybox initramfs from guest/build-image.sh.</summary>
 [Collection(QemuGuests.Name)]
+[Trait("Category", "E2E")]
 public sealed partial class QemuEndToEndTests
 {
     [SkippableFact(Timeout = 120_000)]

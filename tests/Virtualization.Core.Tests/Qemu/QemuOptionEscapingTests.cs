@@ -60,6 +60,7 @@ public sealed class QemuOptionEscapingTests
     /// (before the fix QEMU exited: "Parameter 'server' expects 'on' or 'off'").
     /// </summary>
     [SkippableFact(Timeout = 60_000)]
+    [Trait("Category", "E2E")]
     public async Task RealQemu_QmpSocketInFolderNamedWithCommaServerOff_IsCreatedAtTheExactPath()
     {
         Skip.IfNot(ExecutableResolver.TryResolve("qemu-system-x86_64", out string? qemu), "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
@@ -114,6 +115,7 @@ public sealed class QemuOptionEscapingTests
     /// kernel and initrd under a folder with <c>,</c> and <c>=</c> (plain-string options: QEMU must get them verbatim).
     /// </summary>
     [SkippableFact(Timeout = 120_000)]
+    [Trait("Category", "E2E")]
     public async Task RealQemu_GuestWithCommasInEveryPath_BootsAndPowersOff()
     {
         GuestImage.SkipUnlessAvailable();

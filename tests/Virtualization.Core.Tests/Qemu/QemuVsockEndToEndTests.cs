@@ -9,6 +9,7 @@ namespace Virtualization.Core.Tests.Qemu;
 /// the test skips.
 /// </summary>
 [Collection(QemuGuests.Name)]
+[Trait("Category", "E2E")]
 public sealed class QemuVsockEndToEndTests
 {
     [SkippableFact(Timeout = 120_000)]

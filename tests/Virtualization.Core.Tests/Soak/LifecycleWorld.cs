@@ -205,8 +205,7 @@ internal sealed class LifecycleWorld
             return;
         }
 
-        string? folder = Service.DebugListVms().FirstOrDefault(i => i.Cid == vm.Cid)?.TemporaryDirectory;
-        if (folder is not null && TellStub(Path.Combine(folder, "crosvm.sock"), $"exit {exitCode.ToString(CultureInfo.InvariantCulture)}"))
+        if (StubControl.SocketOf(Service, vm) is { } socket && StubControl.Send(socket, $"exit {exitCode.ToString(CultureInfo.InvariantCulture)}") is not null)
         {
             Observe("VmmExit: the VMM exited on cue");
             Record(op, Outcome(vm.WaitForDeathAsync()));
@@ -244,22 +243,6 @@ internal sealed class LifecycleWorld
         VirtualMachineState.Dead => 2,
         _ => 1,
     };
-
-    private static bool TellStub(string socket, string request)
-    {
-        try
-        {
-            using var client = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-            client.Connect(new UnixDomainSocketEndPoint(socket));
-            client.Send(Encoding.ASCII.GetBytes(request));
-            var reply = new byte[8];
-            return client.Receive(reply) > 0;
-        }
-        catch (SocketException)
-        {
-            return false; // Not up, or already gone.
-        }
-    }
 
     private static string Outcome(Task task) => Outcome(async () => { await task; return 0; }, _ => { });
 

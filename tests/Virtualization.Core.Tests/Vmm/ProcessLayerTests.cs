@@ -23,9 +23,10 @@ public sealed class ProcessLayerTests
     ];
 
     [Fact(Timeout = 240_000)]
+    [Trait("Category", "Slow")]
     public async Task EarlyEndingStarts_1000_LeaveFdAndThreadAndInotifyCountsWhereTheyWere()
     {
-        await using var h = StubHarness();
+        await using var h = TestHarness.OverStub();
         await WarmUpAsync(h);
         int fdsBefore = ProcessProbe.OpenFileDescriptors();
         int threadsBefore = ProcessProbe.Threads();
@@ -37,7 +38,7 @@ public sealed class ProcessLayerTests
         await InFlight.ForEachAsync(1000, 16, async i =>
         {
             StubScenario scenario = plan[i] == 0 ? new StubScenario { FailAtStart = 1 } : new StubScenario { NoSocket = true };
-            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, scenario) });
+            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = h.StubKernel(scenario) });
             using var cancel = new CancellationTokenSource();
             Task start = vm.StartAsync(cancel.Token);
             await Task.Delay(delays[i]);
@@ -63,9 +64,10 @@ public sealed class ProcessLayerTests
     }
 
     [Fact(Timeout = 240_000)]
+    [Trait("Category", "Slow")]
     public async Task ConcurrentStarts_500_AllComeUp_AndEachLiveVmHoldsAtMostFourDescriptors()
     {
-        await using var h = StubHarness();
+        await using var h = TestHarness.OverStub();
         await WarmUpAsync(h);
         int fdsBefore = ProcessProbe.OpenFileDescriptors();
         int inotifyBefore = InotifyInstances();
@@ -73,7 +75,7 @@ public sealed class ProcessLayerTests
 
         IVirtualMachine[] vms = await Task.WhenAll(Enumerable.Range(0, 500).Select(async _ =>
         {
-            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario()) });
+            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario()) });
             await vm.StartAsync();
             h.TrackPid(vm);
             return vm;
@@ -94,10 +96,10 @@ public sealed class ProcessLayerTests
     [Fact(Timeout = 60_000)]
     public async Task StalledConsoleStream_DoesNotDelayDeath_AfterKill()
     {
-        var h = StubHarness();
+        var h = TestHarness.OverStub();
         var console = new StalledStream();
         IVirtualMachine vm = await h.Service.CreateVmAsync(
-            new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario { ConsoleBytes = 8L << 20 }) }, console);
+            new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario { ConsoleBytes = 8L << 20 }) }, console);
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
         await vm.StartAsync();
@@ -117,10 +119,10 @@ public sealed class ProcessLayerTests
     [InlineData(true)]
     public async Task StalledOrThrowingConsoleStream_VmmExitsByItself_OnDiedArrives(bool throwing)
     {
-        await using var h = StubHarness();
+        await using var h = TestHarness.OverStub();
         var console = new StalledStream(throwing);
         IVirtualMachine vm = await h.Service.CreateVmAsync(
-            new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario { ConsoleBytes = 64 * 1024, ExitAfterMs = 20, ExitCode = 0 }) },
+            new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario { ConsoleBytes = 64 * 1024, ExitAfterMs = 20, ExitCode = 0 }) },
             console);
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
@@ -134,10 +136,10 @@ public sealed class ProcessLayerTests
     [Fact(Timeout = 60_000)]
     public async Task VmmExitsWhileAChildItForkedHoldsItsOutput_IsReportedDeadWithoutKill()
     {
-        await using var h = StubHarness();
+        await using var h = TestHarness.OverStub();
         var console = new ConsoleCapture();
         IVirtualMachine vm = await h.Service.CreateVmAsync(
-            new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario { ForkChild = true, ExitAfterMs = 1500, ExitCode = 0 }) }, console);
+            new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario { ForkChild = true, ExitAfterMs = 1500, ExitCode = 0 }) }, console);
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
         await vm.StartAsync();
@@ -205,7 +207,7 @@ public sealed class ProcessLayerTests
             Acceleration = VmAcceleration.Tcg,
             StartTimeout = TimeSpan.FromSeconds(2),
         });
-        IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario { QmpSilent = true }) });
+        IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario { QmpSilent = true }) });
         var callback = new RecordingCallback();
         vm.RegisterCallback(callback);
 
@@ -221,8 +223,8 @@ public sealed class ProcessLayerTests
     [InlineData(32, DeathReason.Reboot)]
     public async Task VmmThatComesUpAndExitsAtOnce_StartSucceeds_AndDeathCarriesItsOwnReason(int exitCode, DeathReason expected)
     {
-        await using var h = StubHarness();
-        string kernel = Kernel(h, new StubScenario { SocketThenExit = true, ExitCode = exitCode });
+        await using var h = TestHarness.OverStub();
+        string kernel = h.StubKernel(new StubScenario { SocketThenExit = true, ExitCode = exitCode });
         await InFlight.ForEachAsync(100, 16, async _ =>
         {
             IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = kernel });
@@ -258,7 +260,7 @@ public sealed class ProcessLayerTests
         // crosvm unlinks its control socket on a clean exit: a VM that ran and stopped before the first probe left no
         // socket behind, only its exit code.
         await using var h = new TestHarness(o => o with { CrosvmPath = TestPaths.StubVmm });
-        string kernel = Kernel(h, new StubScenario { FailAtStart = exitCode });
+        string kernel = h.StubKernel(new StubScenario { FailAtStart = exitCode });
         for (int i = 0; i < 10; i++)
         {
             IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = kernel });
@@ -271,7 +273,7 @@ public sealed class ProcessLayerTests
     [Fact(Timeout = 180_000)]
     public async Task StartAsync_UnderRandomKillDisposeStopAndCancel_ThrowsOnlyDocumentedExceptions_AndDiesOnce()
     {
-        await using var h = StubHarness();
+        await using var h = TestHarness.OverStub();
         var random = new Random(2024);
         var cases = Enumerable.Range(0, 300).Select(_ => (Action: random.Next(6), Delay: random.Next(0, 6), Behaviour: random.Next(5))).ToArray();
         await InFlight.ForEachAsync(cases.Length, 16, async i =>
@@ -285,7 +287,7 @@ public sealed class ProcessLayerTests
                 3 => new StubScenario { ExitAfterMs = delay, Signal = 11 },
                 _ => new StubScenario(),
             };
-            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, scenario) });
+            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = h.StubKernel(scenario) });
             var callback = new RecordingCallback();
             vm.RegisterCallback(callback);
             using var cancel = new CancellationTokenSource();
@@ -313,17 +315,12 @@ public sealed class ProcessLayerTests
         });
     }
 
-    private static TestHarness StubHarness() => new(o => o with { CrosvmPath = TestPaths.StubVmm, StopGracePeriod = TimeSpan.FromSeconds(2) });
-
-    private static string Kernel(TestHarness h, StubScenario scenario) =>
-        scenario.WriteKernel(Path.Combine(h.Root, $"kernel-{Guid.NewGuid():N}"));
-
     /// <summary>Brings up the process-wide parts (helper listener, pidfd watcher, thread pool) before counting.</summary>
     private static async Task WarmUpAsync(TestHarness h)
     {
         await InFlight.ForEachAsync(32, 16, async _ =>
         {
-            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel(h, new StubScenario()) });
+            IVirtualMachine vm = await h.Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = h.StubKernel(new StubScenario()) });
             await vm.StartAsync();
             await vm.DisposeAsync();
         });

@@ -98,20 +98,17 @@ internal static class VsockTestSupport
         private readonly NativeListener _listener;
         private readonly List<Stream> _clients = [];
 
-        private FullBacklogTcpTarget(NativeListener listener, NativeAddress address, VsockException probeTimeout, TimeSpan probeElapsed)
+        private FullBacklogTcpTarget(NativeListener listener, NativeAddress address, VsockException probeTimeout)
         {
             _listener = listener;
             Address = address;
             ProbeTimeout = probeTimeout;
-            ProbeElapsed = probeElapsed;
         }
 
         public NativeAddress Address { get; }
 
         /// <summary>The exception of the connect attempt that showed the queue is full.</summary>
         public VsockException ProbeTimeout { get; }
-
-        public TimeSpan ProbeElapsed { get; }
 
         public static readonly TimeSpan ProbeTimeoutValue = TimeSpan.FromMilliseconds(250);
 
@@ -123,14 +120,13 @@ internal static class VsockTestSupport
             var clients = new List<Stream>();
             for (int i = 0; i < 16; i++)
             {
-                var watch = Stopwatch.StartNew();
                 try
                 {
                     clients.Add(await NativeSockets.ConnectAsync(address, ProbeTimeoutValue, CancellationToken.None));
                 }
                 catch (VsockException ex) when (ex.Errno == 110)
                 {
-                    var target = new FullBacklogTcpTarget(listener, address, ex, watch.Elapsed);
+                    var target = new FullBacklogTcpTarget(listener, address, ex);
                     target._clients.AddRange(clients);
                     return target;
                 }
