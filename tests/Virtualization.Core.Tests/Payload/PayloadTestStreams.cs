@@ -1,3 +1,4 @@
+using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Payload;
 
 namespace Virtualization.Core.Tests.Payload;
@@ -12,31 +13,11 @@ internal static class PayloadTestStreams
     /// <summary>A stream that fails every read with <paramref name="exception"/>.</summary>
     public static Stream Failing(Exception exception) => new FailingStream(exception);
 
-    private sealed class FailingStream(Exception exception) : Stream
+    private sealed class FailingStream(Exception exception) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
         public override int Read(byte[] buffer, int offset, int count) => throw exception;
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             ValueTask.FromException<int>(exception);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

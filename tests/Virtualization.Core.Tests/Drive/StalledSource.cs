@@ -1,26 +1,14 @@
+using Virtualization.Core.Tests.Infrastructure;
+
 namespace Virtualization.Core.Tests.Drive;
 
 /// <summary>A console input source whose reads never complete, ignoring cancellation (a stalled stdin).</summary>
-internal sealed class StalledSource : Stream
+internal sealed class StalledSource : ReadOnlyStream
 {
     private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when the library first tried to read.</summary>
     public Task FirstRead => _firstRead.Task;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("async only");
 
@@ -30,10 +18,4 @@ internal sealed class StalledSource : Stream
         await Task.Delay(Timeout.Infinite, CancellationToken.None); // a read that ignores cancellation
         return 0;
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
