@@ -71,13 +71,16 @@ public sealed class ConsoleBackPressureTests
         IVirtualMachine vm = await h.StartStubAsync(new StubScenario { ConsoleLoop = true });
         string socket = StubControl.SocketOf(h.Service, vm)!;
 
+        // A pump that never reads leaves the guest stuck at a few hundred KiB for good; one that reads, however late on a
+        // loaded host, lets it through. Stalls of a moment are only scheduling, so only a very long one ends the wait early.
+        const long StuckForGood = 20_000;
         (long Written, long Stalled) progress = (0, 0);
         await ProcessProbe.WaitUntilAsync(
-            () => (progress = StubControl.Progress(socket)).Written >= FarMoreThanAnyBuffer || progress.Stalled >= Stalled,
+            () => (progress = StubControl.Progress(socket)).Written >= FarMoreThanAnyBuffer || progress.Stalled >= StuckForGood,
             TimeSpan.FromSeconds(90));
 
-        progress.Stalled.Should().BeLessThan(Stalled, "with no console stream nobody may leave the guest's console unread");
-        progress.Written.Should().BeGreaterThanOrEqualTo(FarMoreThanAnyBuffer);
+        progress.Written.Should().BeGreaterThanOrEqualTo(
+            FarMoreThanAnyBuffer, $"with no console stream nobody may leave the guest's console unread (stalled for {progress.Stalled} polls)");
         vm.Kill();
         (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Killed);
     }
