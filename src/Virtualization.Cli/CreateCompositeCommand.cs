@@ -1,5 +1,4 @@
 using Virtualization.Core;
-using Virtualization.Core.Disks;
 
 namespace Virtualization.Cli;
 
@@ -63,17 +62,10 @@ internal sealed class CreateCompositeCommand
             throw new UsageException($"'{output}' already exists; refusing to overwrite it.");
         }
 
-        string folder = Path.GetDirectoryName(fullOutput)!;
-        string stem = Path.GetFileNameWithoutExtension(fullOutput);
-        if (stem.Length == 0)
-        {
-            throw new UsageException($"'{output}' has no file name to derive the header and footer names from.");
-        }
-
-        CompositeDiskBuildResult result;
+        CompositeDisk disk;
         try
         {
-            result = CompositeDiskBuilder.Build(partitions, folder, stem);
+            disk = CompositeDisk.Create(partitions, fullOutput);
         }
         catch (ArgumentException e)
         {
@@ -81,31 +73,13 @@ internal sealed class CreateCompositeCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"Cannot write the composite disk next to '{output}': {e.Message}", e);
+            throw new UsageException($"Cannot write the composite disk '{output}': {e.Message}", e);
         }
 
-        var created = result.CreatedFiles.ToList();
-        if (!string.Equals(result.DescriptorPath, fullOutput, StringComparison.Ordinal))
-        {
-            // The descriptor names its components by absolute path, so it can move freely.
-            try
-            {
-                File.Move(result.DescriptorPath, fullOutput, overwrite: false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                foreach (string file in created)
-                {
-                    File.Delete(file);
-                }
-
-                throw new UsageException($"Cannot create '{output}': {e.Message}", e);
-            }
-
-            created[created.IndexOf(result.DescriptorPath)] = fullOutput;
-        }
-
-        _out.WriteLine($"Created composite disk {output} ({result.Length} bytes, {partitions.Length} partition(s)).");
+        // What was written: the descriptor and the components that are not the partitions' own images.
+        var images = new HashSet<string>(partitions.Select(p => p.Image), StringComparer.Ordinal);
+        string[] created = [.. disk.Components.Select(c => c.Path).Where(p => !images.Contains(p)).Distinct(StringComparer.Ordinal), fullOutput];
+        _out.WriteLine($"Created composite disk {output} ({disk.Length} bytes, {partitions.Length} partition(s)).");
         foreach (string file in created)
         {
             _out.WriteLine($"  wrote {file}");

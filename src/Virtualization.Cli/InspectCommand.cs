@@ -1,6 +1,5 @@
 using System.Globalization;
 using Virtualization.Core;
-using Virtualization.Core.Disks;
 
 namespace Virtualization.Cli;
 
@@ -21,11 +20,8 @@ internal sealed class InspectCommand
         bool composite;
         try
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-            length = file.Length;
-            Span<byte> head = stackalloc byte[CompositeDiskDescriptor.Magic.Length];
-            composite = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length
-                && head.SequenceEqual(CompositeDiskDescriptor.Magic);
+            length = new FileInfo(path).Length;
+            composite = CompositeDisk.IsDescriptor(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {

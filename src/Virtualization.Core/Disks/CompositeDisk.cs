@@ -33,6 +33,63 @@ public sealed class CompositeDisk
     /// Each one spans from its <see cref="CompositeDiskComponent.Offset"/> to the next one's offset (the last one to <see cref="Length"/>).</summary>
     public IReadOnlyList<CompositeDiskComponent> Components { get; }
 
+    /// <summary>
+    /// Writes a composite disk (what a VM config's <c>disks[].partitions</c> become): the descriptor at
+    /// <paramref name="path"/> and, next to it, <c>{stem}-header.img</c> and <c>{stem}-footer.img</c> (the GPT), plus
+    /// <c>{stem}-filler.img</c> when a read-only image is not 4 KiB aligned, where <c>{stem}</c> is the descriptor's
+    /// file name without its extension. The descriptor names every component by absolute path. Nothing is overwritten.
+    /// </summary>
+    /// <param name="partitions">The partitions, in order (labels unique, images readable, at most 128).</param>
+    /// <param name="path">Where the descriptor goes; its folder must exist.</param>
+    /// <returns>The disk, read back from the descriptor.</returns>
+    /// <exception cref="ArgumentException">A partition is invalid (the message names it), or <paramref name="path"/> has no file name.</exception>
+    /// <exception cref="IOException">One of the files exists already or cannot be written; nothing is left behind.</exception>
+    public static CompositeDisk Create(IReadOnlyList<Partition> partitions, string path)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath = System.IO.Path.GetFullPath(path);
+        string stem = System.IO.Path.GetFileNameWithoutExtension(fullPath);
+        if (stem.Length == 0)
+        {
+            throw new ArgumentException($"'{path}' has no file name to derive the header and footer names from.", nameof(path));
+        }
+
+        if (File.Exists(fullPath) || Directory.Exists(fullPath))
+        {
+            throw new IOException($"'{fullPath}' already exists; a composite disk is never written over a file.");
+        }
+
+        CompositeDiskBuildResult result = CompositeDiskBuilder.Build(partitions, System.IO.Path.GetDirectoryName(fullPath)!, stem);
+        if (!string.Equals(result.DescriptorPath, fullPath, StringComparison.Ordinal))
+        {
+            try
+            {
+                File.Move(result.DescriptorPath, fullPath, overwrite: false);
+            }
+            catch
+            {
+                CompositeDiskBuilder.DeleteAll([.. result.CreatedFiles]);
+                throw;
+            }
+        }
+
+        return Open(fullPath);
+    }
+
+    /// <summary>Whether <paramref name="path"/> starts like a composite disk descriptor (<c>composite_disk\x1d</c>).</summary>
+    /// <param name="path">A disk image.</param>
+    /// <returns><see langword="true"/> for a descriptor (possibly damaged: <see cref="Open"/> checks the rest).</returns>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static bool IsDescriptor(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        Span<byte> head = stackalloc byte[CompositeDiskDescriptor.Magic.Length];
+        return file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length
+            && head.SequenceEqual(CompositeDiskDescriptor.Magic);
+    }
+
     /// <summary>Reads and checks a composite disk descriptor.</summary>
     /// <param name="path">Path of the descriptor (the file starting with <c>composite_disk\x1d</c>).</param>
     /// <returns>The parsed descriptor.</returns>
