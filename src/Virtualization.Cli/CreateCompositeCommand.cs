@@ -57,11 +57,6 @@ internal sealed class CreateCompositeCommand
 
         Partition[] partitions = [.. partitionSpecs.Select(ParsePartition)];
         string fullOutput = Path.GetFullPath(output);
-        if (File.Exists(fullOutput) || Directory.Exists(fullOutput))
-        {
-            throw new UsageException($"'{output}' already exists; refusing to overwrite it.");
-        }
-
         CompositeDisk disk;
         try
         {

@@ -185,7 +185,9 @@ internal sealed class RunCommand
         {
             await vm.CopyToConsoleInputAsync(input, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+#pragma warning disable CA1031 // Not awaited by anyone: whatever stdin or the VM threw is reported here, never lost.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             await _err.WriteLineAsync($"Console input ended: {e.Message}").ConfigureAwait(false);
         }

@@ -29,7 +29,6 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<Stream> _stdio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _controlEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _controlAttachedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IDisposable> _resources = [];
     private readonly List<Task> _loops = [];
     private Stream? _stdioStream;
@@ -138,14 +137,14 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
         }
 
         // A VMM that connected and wrote its reports just before it exited may still sit in the listener's backlog,
-        // not yet accepted (a loaded host): its bytes are in the connection, so wait for the accept too.
+        // not yet accepted (a loaded host): its bytes are in the connection, so wait for the accept too (the control
+        // loop, which ends the channel, starts only once the connection is attached).
         if (!attached && !SerialControlConnectionPending())
         {
             return;
         }
 
-        Task ended = _controlAttachedSignal.Task.ContinueWith(
-            _ => _controlEnded.Task, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+        Task ended = _controlEnded.Task;
         if (await Task.WhenAny(ended, Task.Delay(timeout)).ConfigureAwait(false) != ended)
         {
             PayloadLog.DrainTimedOut(_logger, timeout);
@@ -365,7 +364,6 @@ internal sealed class PayloadHost : IPayloadReportSink, IAsyncDisposable
                 _controlAttached = true;
                 _resources.Add(stream);
                 _loops.Add(RunControlAsync(channel, stream, expectHello));
-                _controlAttachedSignal.TrySetResult();
                 return;
             }
         }

@@ -34,7 +34,7 @@ public sealed class ConsoleDriveTests
 
         await vm.CopyToConsoleInputAsync(new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n")));
 
-        (await vm.WaitForConsoleLineAsync("fake guest console input ended", Wait)).Should().NotBeNull();
+        (await vm.WaitForConsoleLineAsync("fake guest console input ended", Wait)).Should().Be("fake guest console input ended");
         (await vm.WaitForConsoleLineAsync("echo: two", Wait)).Should().Be("echo: two");
         vm.State.Should().Be(VirtualMachineState.Starting, "end of input does not stop the VM");
         vm.Kill();
@@ -50,7 +50,7 @@ public sealed class ConsoleDriveTests
         Func<Task> copy = () => vm.CopyToConsoleInputAsync(PayloadTestStreams.Failing(new IOException("the console input source is broken")));
 
         await copy.Should().ThrowAsync<IOException>().WithMessage("the console input source is broken");
-        (await vm.WaitForConsoleLineAsync("fake guest console input ended", Wait)).Should().NotBeNull("a failed source ends the input");
+        (await vm.WaitForConsoleLineAsync("fake guest console input ended", Wait)).Should().Be("fake guest console input ended", "a failed source ends the input");
         vm.State.Should().Be(VirtualMachineState.Starting);
         await vm.StopAsync();
         vm.DeathReason.Should().Be(DeathReason.Shutdown);
