@@ -166,6 +166,10 @@ internal sealed class LifecycleModel(ModelBehaviour[] behaviours, bool[] created
         else
         {
             latest.Active = false;
+
+            // The contract: no event after the unregistration returns. An OnDied queued at a death that ran
+            // concurrently may still be pending then, and is dropped.
+            latest.UnregisteredConcurrentlyAfterDeath = Parallel && latest.DiedWhileActive;
             Record(op, "ok");
         }
     }
@@ -315,12 +319,20 @@ internal sealed class RegistrationModel
     /// <summary>
     /// How many OnDied calls the contract allows, counted once the run settled: once per registration that was active at
     /// the death; once for one registered on a dead VM (delivered "at once", i.e. queued: if it was unregistered
-    /// before the delivery ran, none); none for one unregistered before the death or on a VM still alive.
+    /// before the delivery ran, none); the same for one unregistered concurrently after the death; none for one
+    /// unregistered before the death or on a VM still alive.
     /// </summary>
     public string Expected =>
         RegisteredDead ? (Active ? "1" : "0|1")
         : MaybeDead ? (Active && DiedWhileActive ? "1" : "0|1")
+        : UnregisteredConcurrentlyAfterDeath ? "0|1"
         : DiedWhileActive ? "1" : "0";
+
+    /// <summary>
+    /// Concurrent test only: unregistered after a death it was active at, while OnDied may still have been queued
+    /// (dropped: no event is delivered after the unregistration returns).
+    /// </summary>
+    public bool UnregisteredConcurrentlyAfterDeath { get; set; }
 
     /// <summary>Concurrent test only: registered while, or active when, the VMM may have exited (see VmModel.PendingExit).</summary>
     public bool MaybeDead { get; set; }
