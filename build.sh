@@ -7,8 +7,10 @@
 #                                     (VCORE_REPOSITORY_URL: the repository URL they name; default: this clone's
 #                                     https `origin`, else the placeholder in Directory.Build.props)
 #   ./build.sh bench [filter]         run the BenchmarkDotNet benchmarks (Release)
-#   ./build.sh mutate [folder]        mutation testing (Stryker.NET) of src/Virtualization.Core/<folder> (default Lifecycle)
-#                                     with the fast tests only; report under StrykerOutput/<folder>. Not run in CI.
+#   ./build.sh mutate [folder] [test-filter]
+#                                     mutation testing (Stryker.NET) of src/Virtualization.Core/<folder> (default Lifecycle)
+#                                     with the fast tests only, narrowed by an optional `dotnet test --filter` expression
+#                                     (e.g. FullyQualifiedName~.Disks.); report under StrykerOutput/<folder>. Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")"
 cmd=${1:-test}; shift || true
@@ -79,7 +81,10 @@ case "$cmd" in
     dotnet tool restore
     out="$PWD/StrykerOutput/$folder"
     cd tests/Virtualization.Core.Tests
-    dotnet stryker --mutate "**/$folder/**/*.cs" --concurrency "${STRYKER_CONCURRENCY:-2}" --output "$out" --skip-version-check
+    filter="Category!=E2E&Category!=Soak&Category!=Model&Category!=Slow"
+    if [ -n "${2:-}" ]; then filter="($filter)&($2)"; fi
+    dotnet stryker --mutate "**/$folder/**/*.cs" --concurrency "${STRYKER_CONCURRENCY:-2}" --output "$out" \
+      --test-case-filter "$filter" --skip-version-check
     ;;
   bench)
     dotnet run -c Release --project benchmarks/Virtualization.Core.Benchmarks -- --filter "${1:-*}"
