@@ -1,8 +1,9 @@
 namespace Virtualization.Core.Vmm;
 
 /// <summary>
-/// Waits for a VMM to come up by polling a cheap probe with a growing interval (1 ms doubling up to 16 ms, then
-/// 100 ms after the first 2 s): no kernel object per VM (an inotify instance per start is limited to 128 per user and
+/// Waits for a VMM to come up by polling a cheap probe: every 1 ms for the first 16 ms (a small VMM is up within a few
+/// milliseconds, and a doubling interval there cost up to its own start time again), then doubling up to 16 ms, then
+/// 100 ms after the first 2 s. No kernel object per VM (an inotify instance per start is limited to 128 per user and
 /// leaked by .NET when its folder goes away). Fails fast when the process exits first; the caller's token carries the
 /// start deadline. The probe always runs once more after the exit was seen: a VMM that came up and exited at once did
 /// come up.
@@ -10,6 +11,7 @@ namespace Virtualization.Core.Vmm;
 internal static class ReadinessProbe
 {
     private static readonly TimeSpan s_firstInterval = TimeSpan.FromMilliseconds(1); // Task.Delay's granularity
+    private static readonly TimeSpan s_fastPhase = TimeSpan.FromMilliseconds(16);
     private static readonly TimeSpan s_maxInterval = TimeSpan.FromMilliseconds(16);
     private static readonly TimeSpan s_slowInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan s_slowAfter = TimeSpan.FromSeconds(2);
@@ -45,8 +47,10 @@ internal static class ReadinessProbe
 
             await Task.WhenAny(processExited, Task.Delay(interval, cancellationToken)).ConfigureAwait(false);
 
-            bool slow = Environment.TickCount64 - started > (long)s_slowAfter.TotalMilliseconds;
-            interval = slow ? s_slowInterval : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
+            long elapsed = Environment.TickCount64 - started;
+            interval = elapsed > (long)s_slowAfter.TotalMilliseconds ? s_slowInterval
+                : elapsed < (long)s_fastPhase.TotalMilliseconds ? s_firstInterval
+                : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
         }
     }
 }
