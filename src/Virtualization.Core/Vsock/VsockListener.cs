@@ -19,12 +19,16 @@ public sealed class VsockListener : IDisposable, IAsyncDisposable
     /// <summary>The backlog <see cref="Start(int)"/> uses (the kernel caps it at <c>net.core.somaxconn</c>).</summary>
     public const int DefaultBacklog = 512;
 
-    private readonly NativeListener _listener;
+    private static readonly Func<byte[], VsockEndPoint> ReadVsock = static sockaddr => VsockEndPoint.Read(sockaddr);
 
-    private VsockListener(NativeListener listener)
+    private readonly NativeListener _listener;
+    private readonly Func<byte[], VsockEndPoint> _readEndPoint;
+
+    private VsockListener(NativeListener listener, Func<byte[], VsockEndPoint> readEndPoint)
     {
         _listener = listener;
-        LocalEndPoint = VsockEndPoint.Read(listener.LocalSockAddr);
+        _readEndPoint = readEndPoint;
+        LocalEndPoint = readEndPoint(listener.LocalSockAddr);
     }
 
     /// <summary>The bound address as the kernel reports it (<c>getsockname</c>): the real port when binding <see cref="VsockEndPoint.AnyPort"/>.</summary>
@@ -44,7 +48,30 @@ public sealed class VsockListener : IDisposable, IAsyncDisposable
     public static VsockListener Start(VsockEndPoint localEndPoint, int backlog = DefaultBacklog)
     {
         ArgumentNullException.ThrowIfNull(localEndPoint);
-        return new VsockListener(NativeListener.Start(NativeAddress.ForVsock(localEndPoint), backlog));
+        return StartOver(NativeAddress.ForVsock(localEndPoint), backlog, ReadVsock);
+    }
+
+    /// <summary>
+    /// Binds <paramref name="address"/> of any family and listens; <paramref name="readEndPoint"/> turns the
+    /// <c>sockaddr</c>s the kernel returns (the bound address, and <c>getsockname</c>/<c>getpeername</c> of each
+    /// accepted socket) into end points. <see cref="Start(VsockEndPoint, int)"/> is this with
+    /// <c>AF_VSOCK</c> and <see cref="VsockEndPoint.Read"/>; tests drive the accept path over <c>AF_UNIX</c>.
+    /// </summary>
+    /// <exception cref="VsockException">The bind or listen failed.</exception>
+    internal static VsockListener StartOver(NativeAddress address, int backlog, Func<byte[], VsockEndPoint> readEndPoint)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(readEndPoint);
+        NativeListener listener = NativeListener.Start(address, backlog);
+        try
+        {
+            return new VsockListener(listener, readEndPoint);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Waits for the next connection without holding a thread.</summary>
@@ -58,8 +85,8 @@ public sealed class VsockListener : IDisposable, IAsyncDisposable
         Socket socket = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            VsockEndPoint local = VsockEndPoint.Read(NativeSockets.GetSockName(socket, _listener.Address));
-            VsockEndPoint remote = VsockEndPoint.Read(NativeSockets.GetPeerName(socket, _listener.Address));
+            VsockEndPoint local = _readEndPoint(NativeSockets.GetSockName(socket, _listener.Address));
+            VsockEndPoint remote = _readEndPoint(NativeSockets.GetPeerName(socket, _listener.Address));
             return new VsockConnection(new NetworkStream(socket, ownsSocket: true), local, remote);
         }
         catch
