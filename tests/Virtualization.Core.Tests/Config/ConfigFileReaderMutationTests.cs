@@ -170,6 +170,27 @@ public sealed class ConfigFileReaderMutationTests
     }
 
     [Fact]
+    public void Parse_PayloadTransportVsock_IsVsock()
+    {
+        Parse("""{ "kernel": "k", "payload_channel": { "transport": "vsock" } }""")
+            .PayloadChannel.Should().Be(new PayloadChannelOptions { Transport = PayloadTransport.Vsock });
+    }
+
+    [Fact]
+    public void Parse_PayloadStartTimeoutZero_MeansNoWatchdog()
+    {
+        Parse("""{ "kernel": "k", "payload_channel": { "start_timeout_ms": 0 } }""")
+            .PayloadChannel!.StartTimeout.Should().Be(Timeout.InfiniteTimeSpan);
+    }
+
+    [Fact]
+    public void Parse_PayloadStartTimeoutOne_IsOneMillisecond()
+    {
+        Parse("""{ "kernel": "k", "payload_channel": { "start_timeout_ms": 1 } }""")
+            .PayloadChannel!.StartTimeout.Should().Be(TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
     public void Parse_PayloadStartTimeout_LargestValue_IsAccepted()
     {
         Parse("""{ "kernel": "k", "payload_channel": { "start_timeout_ms": 2147483647 } }""")
