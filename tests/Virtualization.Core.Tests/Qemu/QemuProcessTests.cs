@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Qemu;
+using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 
 namespace Virtualization.Core.Tests.Qemu;
@@ -143,6 +144,37 @@ public sealed class QemuProcessTests
                 + "\"stat-available-memory\": 150000000, \"stat-disk-caches\": 9223372036854775808, \"stat-major-faults\": 9223372036854775807, "
                 + "\"stat-minor-faults\": 3456}, \"last-update\": 1700000000}, \"id\": 6}");
             (await stats).Should().Be(new MemoryBalloonStats(67108864, 268435456, 198000000, null, 150000000, null, 9223372036854775807, 3456));
+        }
+        finally
+        {
+            await CleanUpAsync(server, process);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StatsPollingRefused_IsSwallowed_AndTheVmStaysControllable()
+    {
+        const string Desc = "Device 'balloon0' not found (QemuProcessTests)";
+        using var unobserved = new UnobservedExceptions();
+        await using var server = new ScriptedQmpServer();
+        VmmChildProcess child = await LaunchChildAsync("exec sleep 600");
+        var process = new QemuProcess(child, server.SocketPath, LongGrace, GuestMemory);
+        try
+        {
+            Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
+            await process.WaitUntilReadyAsync(CancellationToken.None);
+            ScriptedQmpConnection qemu = await accepted;
+            (await qemu.ReadLineAsync()).Should().Be(EnableStats);
+            await qemu.SendLineAsync($"{{\"error\": {{\"class\": \"DeviceNotFound\", \"desc\": \"{Desc}\"}}, \"id\": 1}}");
+
+            Task suspend = process.SuspendAsync(CancellationToken.None);
+            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
+            await qemu.SendLineAsync("{\"return\": {}, \"id\": 2}");
+            await suspend;
+
+            UnobservedExceptions.Flush();
+            unobserved.Matching<QmpErrorException>().Should().NotContain(
+                e => e.Flatten().InnerExceptions.Any(i => i.Message.Contains(Desc, StringComparison.Ordinal)));
         }
         finally
         {

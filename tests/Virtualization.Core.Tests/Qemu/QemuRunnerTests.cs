@@ -14,8 +14,10 @@ public sealed class QemuRunnerTests
     [Theory(Timeout = 60_000)]
     [InlineData(VmAcceleration.Tcg, "tcg")]
     [InlineData(VmAcceleration.Kvm, "kvm")]
-    public async Task LaunchAsync_RemovesAStaleSocket_AndRunsQemuWithTheChosenAccelerator(VmAcceleration acceleration, string accel)
+    [InlineData(VmAcceleration.Auto, null)]
+    public async Task LaunchAsync_RemovesAStaleSocket_AndRunsQemuWithTheChosenAccelerator(VmAcceleration acceleration, string? accel)
     {
+        accel ??= KvmOpens() ? "kvm" : "tcg"; // Auto: KVM when /dev/kvm opens for reading and writing
         string folder = Directory.CreateTempSubdirectory("vct-qemu-runner-").FullName;
         try
         {
@@ -97,6 +99,19 @@ public sealed class QemuRunnerTests
 
         runner.Name.Should().Be("qemu");
         runner.MaxParamsLength.Should().Be(1984, "Linux's 2048-byte x86 command line, less 64 for what is prepended");
+    }
+
+    private static bool KvmOpens()
+    {
+        try
+        {
+            using FileStream kvm = new("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static string WriteScript(string folder, string body)
