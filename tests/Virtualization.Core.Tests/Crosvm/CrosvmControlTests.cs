@@ -1,0 +1,128 @@
+using Virtualization.Core.Crosvm;
+using Virtualization.Core.Tests.Infrastructure;
+
+namespace Virtualization.Core.Tests.Crosvm;
+
+/// <summary>
+/// crosvm's control subcommands (<c>crosvm suspend|resume|balloon|balloon_stats SOCKET</c>) run against a script that
+/// stands in for crosvm, and the parsing of <c>balloon_stats</c> output. Expected values are written out.
+/// </summary>
+public sealed class CrosvmControlTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("vcore-crosvm-control-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_Success_ReturnsStdout_AndPassesTheSocketLast()
+    {
+        string argvFile = Path.Combine(_folder, "argv");
+        string crosvm = Script($"printf '%s\\n' \"$@\" > '{argvFile}'; printf 'out-text'; exit 0");
+
+        string output = await CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon", CrosvmControl.Balloon(1 << 20), 7, CancellationToken.None);
+
+        output.Should().Be("out-text");
+        (await File.ReadAllLinesAsync(argvFile)).Should().Equal("balloon", "1048576", "/vm/crosvm.sock");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_Failure_SaysWhatCrosvmSaid()
+    {
+        string crosvm = Script("echo 'no such socket' >&2; exit 1");
+
+        Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "suspend", ["suspend"], 12, CancellationToken.None);
+
+        VirtualMachineControlException e = (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which;
+        e.Message.Should().Be("crosvm suspend for VM with CID 12 failed (exit code 1): no such socket");
+        e.Operation.Should().Be("suspend");
+        e.Detail.Should().Be("no such socket");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_FailureWithoutOutput_SaysItSaidNothing()
+    {
+        string crosvm = Script("exit 3");
+
+        Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "resume", ["resume"], 5, CancellationToken.None);
+
+        VirtualMachineControlException e = (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which;
+        e.Message.Should().Be("crosvm resume for VM with CID 5 failed (exit code 3): it said nothing");
+        e.Detail.Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_CancelledByTheCaller_ThrowsOperationCanceled_NotAControlError()
+    {
+        string started = Path.Combine(_folder, "started");
+        string crosvm = Script($"touch '{started}'; exec sleep 60");
+        using var cts = new CancellationTokenSource();
+
+        Task<string> run = CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "suspend", ["suspend"], 5, cts.Token);
+        (await ProcessProbe.WaitUntilAsync(() => File.Exists(started), TimeSpan.FromSeconds(20))).Should().BeTrue("the stand-in for crosvm started");
+        cts.Cancel();
+
+        await run.Invoking(t => t).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public void ParseStats_ReadsEveryField_AndNullOrMissingOrNonNumberAsNull()
+    {
+        const string output = """
+            {"BalloonStats":{"stats":{"swap_in":null,"total_memory":1000,"free_memory":null,"available_memory":"700",
+            "disk_caches":40,"major_faults":5,"minor_faults":6},"balloon_actual":4096}}
+            """;
+
+        MemoryBalloonStats stats = CrosvmControl.ParseStats(output, guestMemoryBytes: 1 << 30);
+
+        stats.Should().Be(new MemoryBalloonStats(
+            BalloonBytes: 4096,
+            GuestMemoryBytes: 1 << 30,
+            TotalMemoryBytes: 1000,
+            FreeMemoryBytes: null,
+            AvailableMemoryBytes: null,
+            DiskCachesBytes: 40,
+            MajorFaults: 5,
+            MinorFaults: 6));
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""{"Other":{}}""")]
+    [InlineData("""{"BalloonStats":{"stats":{}}}""")]
+    [InlineData("""{"BalloonStats":{"stats":{},"balloon_actual":"x"}}""")]
+    [InlineData("""{"BalloonStats":{"stats":{},"balloon_actual":1.5}}""")]
+    public void ParseStats_SomethingElse_IsAControlErrorQuotingIt(string output)
+    {
+        Action parse = () => CrosvmControl.ParseStats("  " + output + "\n", guestMemoryBytes: 1);
+
+        VirtualMachineControlException e = parse.Should().Throw<VirtualMachineControlException>().Which;
+        e.Message.Should().Be($"crosvm balloon_stats printed something that is not balloon statistics: {output}");
+        e.Operation.Should().Be("balloon_stats");
+        e.Detail.Should().Be(output);
+    }
+
+    [Theory]
+    [InlineData("", "\"\"")]
+    [InlineData(",leading", "\",leading\"")]
+    [InlineData("\"x", "\"\\\"x\"")]
+    [InlineData("x", "x")]
+    public void Quote_EmptyOrStartingWithASpecialCharacter_IsQuoted(string value, string expected) =>
+        CrosvmKeyValue.Quote(value).Should().Be(expected);
+
+    [Fact]
+    public void Runner_NameAndKernelCommandLineLimit()
+    {
+        var runner = new CrosvmRunner("/usr/bin/crosvm");
+
+        runner.Name.Should().Be("crosvm");
+        runner.MaxParamsLength.Should().Be(1984, "Linux's 2048-byte x86 command line, less 64 for what crosvm prepends");
+    }
+
+    private string Script(string body)
+    {
+        string path = Path.Combine(_folder, $"crosvm-{Guid.NewGuid():N}");
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+}
