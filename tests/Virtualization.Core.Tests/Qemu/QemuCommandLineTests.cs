@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Qemu;
 using Virtualization.Core.Vmm;
@@ -46,6 +48,58 @@ public sealed class QemuCommandLineTests
         argv.Should().ContainInConsecutiveOrder("-cpu", "host");
         argv.Should().ContainInConsecutiveOrder("-m", "256");
         argv.Should().NotContain(a => a.StartsWith("vhost-vsock", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Build_BootloaderDefaultsPayloadWithStdio_ExactArgv()
+    {
+        var config = new VirtualMachineRawConfig
+        {
+            Bootloader = "/b/bios,1.bin",
+            PayloadChannel = new PayloadChannelOptions { Stdio = true },
+        };
+        var request = new VmmLaunchRequest(9, config, [], "/t,x", null, NullLogger.Instance);
+
+        List<string> argv = QemuCommandLine.Build(request, useKvm: false, withVsock: false);
+
+        // Written out: 256 MiB and 1 vCPU by default, pvpanic and the balloon always, -bios as given (not a key=value
+        // list), the payload's virtio-serial ports with the folder's comma doubled.
+        argv.Should().Equal(
+            "-M", "microvm,x-option-roms=off,rtc=on",
+            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+            "-accel", "tcg",
+            "-m", "256",
+            "-smp", "1",
+            "-serial", "stdio",
+            "-qmp", "unix:/t,,x/qmp.sock,server=on,wait=off",
+            "-device", "pvpanic",
+            "-device", "virtio-balloon-device,id=balloon0",
+            "-bios", "/b/bios,1.bin",
+            "-device", "virtio-serial-device,id=vcore-payload-bus",
+            "-chardev", "socket,id=vcore-payload,path=/t,,x/payload.sock,server=off",
+            "-device", "virtserialport,bus=vcore-payload-bus.0,chardev=vcore-payload,name=vcore.payload",
+            "-chardev", "socket,id=vcore-stdio,path=/t,,x/payload-stdio.sock,server=off",
+            "-device", "virtserialport,bus=vcore-payload-bus.0,chardev=vcore-stdio,name=vcore.stdio");
+    }
+
+    [SkippableFact]
+    public void Build_UnderTcg_TellsTheGuestTheHostTscRate_FromProcCpuinfo()
+    {
+        // Independent reading of /proc/cpuinfo: the first "cpu MHz : N" line, in kHz.
+        Match? mhz = File.ReadLines("/proc/cpuinfo")
+            .Select(line => Regex.Match(line, @"^cpu MHz\s*:\s*([0-9.]+)$"))
+            .FirstOrDefault(m => m.Success && double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 0);
+        Skip.If(mhz is null, "/proc/cpuinfo has no positive 'cpu MHz' line on this host (e.g. arm64), so no tsc_early_khz is added");
+        long khz = (long)Math.Round(double.Parse(mhz.Groups[1].Value, CultureInfo.InvariantCulture) * 1000);
+        var request = new VmmLaunchRequest(3, new VirtualMachineRawConfig { Kernel = "/k" }, [], "/t", null, NullLogger.Instance);
+
+        string tcgAppend = Append(QemuCommandLine.Build(request, useKvm: false, withVsock: false));
+        string kvmAppend = Append(QemuCommandLine.Build(request, useKvm: true, withVsock: false));
+
+        tcgAppend.Should().Be($"console=ttyS0 reboot=t panic=-1 tsc_early_khz={khz}");
+        kvmAppend.Should().Be("console=ttyS0 reboot=t panic=-1", "under KVM the guest calibrates its TSC itself");
+
+        static string Append(List<string> argv) => argv[argv.IndexOf("-append") + 1];
     }
 
     [Theory]
