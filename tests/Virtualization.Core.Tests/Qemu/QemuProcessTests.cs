@@ -118,15 +118,9 @@ public sealed class QemuProcessTests
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
         try
         {
-            Task suspend = process.SuspendAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 2}");
-            await suspend;
+            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
-            Task resume = process.ResumeAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"cont\",\"id\":3}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 3}");
-            await resume;
+            await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
 
             // 64 MiB of balloon: the guest keeps 256 - 64 = 192 MiB.
             Task balloon = process.SetBalloonAsync(67108864, CancellationToken.None);
@@ -167,10 +161,7 @@ public sealed class QemuProcessTests
             (await qemu.ReadLineAsync()).Should().Be(EnableStats);
             await qemu.SendLineAsync($"{{\"error\": {{\"class\": \"DeviceNotFound\", \"desc\": \"{Desc}\"}}, \"id\": 1}}");
 
-            Task suspend = process.SuspendAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 2}");
-            await suspend;
+            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
             UnobservedExceptions.Flush();
             unobserved.Matching<QmpErrorException>().Should().NotContain(
@@ -327,10 +318,7 @@ public sealed class QemuProcessTests
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
         try
         {
-            Task suspend = process.SuspendAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 2}");
-            await suspend;
+            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
             Task stop = process.RequestStopAsync(CancellationToken.None);
             (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"cont\",\"id\":3}\n");
@@ -352,14 +340,8 @@ public sealed class QemuProcessTests
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
         try
         {
-            Task suspend = process.SuspendAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 2}");
-            await suspend;
-            Task resume = process.ResumeAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"cont\",\"id\":3}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 3}");
-            await resume;
+            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
+            await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
 
             Task stop = process.RequestStopAsync(CancellationToken.None);
             (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
@@ -409,5 +391,13 @@ public sealed class QemuProcessTests
         process.Kill();
         server.CloseConnections();
         await process.Exited;
+    }
+
+    /// <summary>Awaits a control call after checking the exact QMP command it sent (<c>{"execute":"CMD","id":ID}</c>) and answering it with an empty return.</summary>
+    private static async Task AnsweredAsync(Task call, ScriptedQmpConnection qemu, string command, int id)
+    {
+        (await qemu.ReadLineAsync()).Should().Be($"{{\"execute\":\"{command}\",\"id\":{id}}}\n");
+        await qemu.SendLineAsync($"{{\"return\": {{}}, \"id\": {id}}}");
+        await call;
     }
 }
