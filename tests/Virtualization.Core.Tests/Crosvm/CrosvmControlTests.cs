@@ -118,11 +118,5 @@ public sealed class CrosvmControlTests : IDisposable
         runner.MaxParamsLength.Should().Be(1984, "Linux's 2048-byte x86 command line, less 64 for what crosvm prepends");
     }
 
-    private string Script(string body)
-    {
-        string path = Path.Combine(_folder, $"crosvm-{Guid.NewGuid():N}");
-        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    private string Script(string body) => ShellScript.Write(Path.Combine(_folder, $"crosvm-{Guid.NewGuid():N}"), body);
 }

@@ -114,11 +114,5 @@ public sealed class QemuRunnerTests
         }
     }
 
-    private static string WriteScript(string folder, string body)
-    {
-        string path = Path.Combine(folder, "fake-qemu");
-        File.WriteAllText(path, "#!/bin/sh\n" + body);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    private static string WriteScript(string folder, string body) => ShellScript.Write(Path.Combine(folder, "fake-qemu"), body);
 }

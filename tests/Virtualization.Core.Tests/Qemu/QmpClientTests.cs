@@ -349,7 +349,7 @@ public sealed class QmpClientTests
         Task<QmpClient?> connect = QmpClient.TryConnectAsync(server.SocketPath, CancellationToken.None);
         ScriptedQmpConnection qemu = await server.AcceptNegotiatedAsync();
         QmpClient? client = await connect;
-        client.Should().NotBeNull();
+        client.Should().NotBeNull("a listening QEMU that greets and accepts qmp_capabilities gives a connected client");
         return (client!, qemu);
     }
 
