@@ -128,6 +128,26 @@ public sealed class ExecutableResolverTests : IDisposable
     }
 
     [Fact]
+    public void Resolve_AnEmptyPathElement_IsNotTheCurrentDirectory()
+    {
+        string current = Dir("current");
+        Executable(current, "vmm");
+        string dir = Dir("bin");
+        string vmm = Executable(dir, "vmm");
+        Environment.SetEnvironmentVariable("PATH", $":{dir}");
+        string before = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = current;
+        try
+        {
+            ExecutableResolver.Resolve("vmm").Should().Be(vmm, "an empty PATH element is skipped, not read as the current directory");
+        }
+        finally
+        {
+            Environment.CurrentDirectory = before;
+        }
+    }
+
+    [Fact]
     public void Resolve_TheFirstExecutableOnPath_Wins()
     {
         string first = Dir("first");

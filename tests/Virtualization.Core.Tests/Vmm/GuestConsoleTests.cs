@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Tests.Drive;
@@ -253,5 +254,90 @@ public sealed class GuestConsoleTests : IDisposable
             && e.Message == "Console input failed: its source stream threw; the guest console input was ended"
             && e.Exception == broken);
         _pair.Remote.Receive(new byte[1]).Should().Be(0, "the input was ended");
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CopyFromAsync_AnAbandonedReadThatFailsLater_IsObserved(bool callerCancels)
+    {
+        using var unobserved = new UnobservedExceptions();
+        _console.Connect(_pair.Local);
+
+        LateFailingSource source = await CopyUntilAbandonedAsync(callerCancels);
+        FailAndForget(source);
+        UnobservedExceptions.Flush();
+
+        unobserved.Matching<AbandonedReadException>().Should().BeEmpty("the copy observes the failure of a read it abandoned");
+    }
+
+    /// <summary>
+    /// Starts a copy from a source whose read stays pending, ends it (VMM gone or caller cancelled) and returns the
+    /// source. A method of its own, so that nothing of the copy (its task, its exception) stays reachable from the test.
+    /// </summary>
+    private async Task<LateFailingSource> CopyUntilAbandonedAsync(bool callerCancels)
+    {
+        var source = new LateFailingSource();
+        using var cancel = new CancellationTokenSource();
+        Task copy = _console.CopyFromAsync(source, _console.TakeInput()!, cancel.Token);
+        await source.FirstRead;
+        if (callerCancels)
+        {
+            await cancel.CancelAsync();
+            await copy.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
+        }
+        else
+        {
+            _console.Disconnect();
+            await copy;
+        }
+
+        return source;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FailAndForget(LateFailingSource source) => source.Fail(new AbandonedReadException());
+
+    /// <summary>A source whose first read completes only when the test fails it, after the copy abandoned it.</summary>
+    private sealed class LateFailingSource : ReadOnlyStream
+    {
+        private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource<int>? _read = new();
+
+        public Task FirstRead => _firstRead.Task;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("async only");
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _firstRead.TrySetResult();
+            return new ValueTask<int>(_read!.Task);
+        }
+
+        /// <summary>Fails the pending read and lets go of it.</summary>
+        public void Fail(Exception e)
+        {
+            _read!.SetException(e);
+            _read = null;
+        }
+    }
+
+    /// <summary>The failure of an abandoned read: looked for among unobserved task exceptions.</summary>
+    private sealed class AbandonedReadException : Exception
+    {
+        public AbandonedReadException()
+            : base("the abandoned read failed")
+        {
+        }
+
+        public AbandonedReadException(string message)
+            : base(message)
+        {
+        }
+
+        public AbandonedReadException(string message, Exception innerException)
+            : base(message, innerException)
+        {
+        }
     }
 }
