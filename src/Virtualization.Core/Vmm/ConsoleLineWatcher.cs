@@ -46,6 +46,18 @@ internal sealed class ConsoleLineWatcher
         }
     }
 
+    /// <summary>The waits registered for lines to come (tests check that ended waits are removed).</summary>
+    internal int WaiterCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+
     /// <summary>The bytes held for the current unfinished line (tests check the bound).</summary>
     internal int PartialLength => Volatile.Read(ref _partialLength);
 
