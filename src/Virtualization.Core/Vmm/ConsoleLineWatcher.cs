@@ -151,35 +151,38 @@ internal sealed class ConsoleLineWatcher
             }
         }
 
-        foreach (string line in recent)
-        {
-            if (match(line))
-            {
-                Remove(waiter);
-                return line;
-            }
-        }
-
-        if (ended is not null)
-        {
-            throw ended(description);
-        }
-
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            limit.CancelAfter(timeout);
-        }
-
         try
         {
-            return await waiter.Completion.Task.WaitAsync(limit.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !waiter.Completion.Task.IsCompleted)
-        {
-            throw new TimeoutException(
-                $"No console line of VM with CID {_cid} matched {description} within {timeout.TotalSeconds:0.###} s; the VM is still running. "
-                + "Check the console output, or wait longer.");
+            // Inside the try: a matcher that throws on a recent line must not leave its wait registered.
+            foreach (string line in recent)
+            {
+                if (match(line))
+                {
+                    return line;
+                }
+            }
+
+            if (ended is not null)
+            {
+                throw ended(description);
+            }
+
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (timeout != Timeout.InfiniteTimeSpan)
+            {
+                limit.CancelAfter(timeout);
+            }
+
+            try
+            {
+                return await waiter.Completion.Task.WaitAsync(limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !waiter.Completion.Task.IsCompleted)
+            {
+                throw new TimeoutException(
+                    $"No console line of VM with CID {_cid} matched {description} within {timeout.TotalSeconds:0.###} s; the VM is still running. "
+                    + "Check the console output, or wait longer.");
+            }
         }
         finally
         {

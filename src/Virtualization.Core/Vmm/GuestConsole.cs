@@ -108,7 +108,9 @@ internal sealed class GuestConsole
 
                 try
                 {
-                    await WriteAsync(buffer.AsMemory(0, read), stop.Token).ConfigureAwait(false);
+                    // The caller's token, not the copy's: WriteAsync links the VMM's exit itself and turns it into the
+                    // IOException below (with the copy's token, an exit while data was at hand escaped as a cancellation).
+                    await WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 }
                 catch (IOException) when (_gone.IsCancellationRequested)
                 {

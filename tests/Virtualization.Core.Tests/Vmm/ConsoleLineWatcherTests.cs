@@ -319,6 +319,26 @@ public sealed class ConsoleLineWatcherTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task WaitAsync_AMatcherThatThrowsOnARecentLine_FailsItsWait_AndIsNotLeftRegistered()
+    {
+        ConsoleLineWatcher watcher = NewWatcher();
+        watcher.Observe("earlier\n"u8);
+        var boom = new InvalidOperationException("matcher broke");
+        int calls = 0;
+
+        Func<Task> act = () => watcher.WaitAsync(_ =>
+        {
+            calls++;
+            throw boom;
+        }, "throwing", Long, CancellationToken.None);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Should().BeSameAs(boom);
+        watcher.WaiterCount.Should().Be(0, "a wait that failed is gone");
+        watcher.Observe("later\n"u8);
+        calls.Should().Be(1, "the failed wait's matcher is not asked about later lines");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WaitAsync_AMatcherThatThrowsOperationCanceled_FailsItsWaitWithThatException_NotATimeout()
     {
         ConsoleLineWatcher watcher = NewWatcher();

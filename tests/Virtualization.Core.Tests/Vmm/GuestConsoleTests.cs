@@ -213,6 +213,21 @@ public sealed class GuestConsoleTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task CopyFromAsync_VmmExitsWhileDataIsAtHand_ReturnsQuietly()
+    {
+        // The read that returns data is the one during which the VMM exits: the write of that data finds it gone.
+        _console.Connect(_pair.Local);
+        Stream input = _console.TakeInput()!;
+        var source = new DisconnectingSource(_console);
+
+        await _console.CopyFromAsync(source, input, CancellationToken.None); // no exception
+
+        source.Reads.Should().Be(1, "nothing is read once the VMM is gone");
+        input.CanWrite.Should().BeFalse();
+        _log.Entries.Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task CopyFromAsync_CallerCancelsWhileTheSourceStalls_ThrowsOperationCanceled_AndEndsTheInput()
     {
         _console.Connect(_pair.Local);
@@ -297,6 +312,22 @@ public sealed class GuestConsoleTests : IDisposable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void FailAndForget(LateFailingSource source) => source.Fail(new AbandonedReadException());
+
+    /// <summary>A source whose read disconnects the console (the VMM exits) and then returns three bytes.</summary>
+    private sealed class DisconnectingSource(GuestConsole console) : ReadOnlyStream
+    {
+        public int Reads { get; private set; }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("async only");
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Reads++;
+            console.Disconnect();
+            "abc"u8.CopyTo(buffer.Span);
+            return ValueTask.FromResult(3);
+        }
+    }
 
     /// <summary>A source whose first read completes only when the test fails it, after the copy abandoned it.</summary>
     private sealed class LateFailingSource : ReadOnlyStream
