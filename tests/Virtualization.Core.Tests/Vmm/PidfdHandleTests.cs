@@ -8,7 +8,7 @@ namespace Virtualization.Core.Tests.Vmm;
 /// <summary><c>pidfd_open</c> and <c>pidfd_send_signal</c> on a real short-lived child (<c>/bin/sleep</c>), killed and reaped by each test.</summary>
 public sealed class PidfdHandleTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
     internal static Process StartSleep() => Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
 
@@ -121,11 +121,12 @@ public sealed class PidfdHandleTests
         {
             PidfdHandle pidfd = PidfdHandle.Open(child.Id);
             int fd = pidfd.Fd;
+            string? inode = PidfdWatcherTests.Inode(fd);
+            inode.Should().NotBeNull();
 
             pidfd.Dispose();
 
-            // The number may already be reused by a parallel test, but not for a pidfd on this child.
-            PidfdWatcherTests.DescriptorRefersTo(fd, child.Id).Should().BeFalse();
+            PidfdWatcherTests.Inode(fd).Should().NotBe(inode);
         }
         finally
         {

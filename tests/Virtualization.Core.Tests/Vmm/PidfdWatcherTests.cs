@@ -7,18 +7,22 @@ namespace Virtualization.Core.Tests.Vmm;
 /// <summary>The one epoll thread that learns of process exits, on real short-lived children (<c>/bin/sleep</c>).</summary>
 public sealed class PidfdWatcherTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    /// <summary>Whether descriptor <paramref name="fd"/> of this process is (still) a pidfd on <paramref name="pid"/>.</summary>
-    internal static bool DescriptorRefersTo(int fd, int pid)
+    /// <summary>
+    /// The <c>ino:</c> line of descriptor <paramref name="fd"/>'s fdinfo, or null when it is closed. On pidfs (Linux 6.9+)
+    /// every process has its own inode, so a closed descriptor whose number was reused by a parallel test shows another
+    /// one; fdinfo's <c>Pid:</c> is no use here (it reads -1 for any reaped process).
+    /// </summary>
+    internal static string? Inode(int fd)
     {
         try
         {
-            return File.ReadAllText($"/proc/self/fdinfo/{fd}").Contains($"Pid:\t{pid}\n", StringComparison.Ordinal);
+            return File.ReadAllLines($"/proc/self/fdinfo/{fd}").FirstOrDefault(l => l.StartsWith("ino:", StringComparison.Ordinal));
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -101,13 +105,15 @@ public sealed class PidfdWatcherTests
         {
             PidfdHandle pidfd = PidfdHandle.Open(child.Id);
             int fd = pidfd.Fd;
+            string? inode = Inode(fd);
+            inode.Should().NotBeNull();
             Task exited = PidfdWatcher.WhenExitedAsync(pidfd);
             child.Kill();
             await exited.WaitAsync(Bound);
 
             pidfd.Dispose();
 
-            DescriptorRefersTo(fd, child.Id).Should().BeFalse();
+            Inode(fd).Should().NotBe(inode);
         }
         finally
         {
@@ -123,14 +129,16 @@ public sealed class PidfdWatcherTests
         {
             PidfdHandle pidfd = PidfdHandle.Open(child.Id);
             int fd = pidfd.Fd;
+            string? inode = Inode(fd);
+            inode.Should().NotBeNull();
             Task exited = PidfdWatcher.WhenExitedAsync(pidfd);
 
             pidfd.Dispose();
 
-            DescriptorRefersTo(fd, child.Id).Should().BeTrue("the watch holds a reference until the exit arrives");
+            Inode(fd).Should().Be(inode, "the watch holds a reference until the exit arrives");
             child.Kill();
             await exited.WaitAsync(Bound);
-            DescriptorRefersTo(fd, child.Id).Should().BeFalse();
+            Inode(fd).Should().NotBe(inode);
         }
         finally
         {
@@ -146,6 +154,8 @@ public sealed class PidfdWatcherTests
         {
             PidfdHandle pidfd = PidfdHandle.Open(child.Id);
             int fd = pidfd.Fd;
+            string? inode = Inode(fd);
+            inode.Should().NotBeNull();
             Task first = PidfdWatcher.WhenExitedAsync(pidfd);
 
             Action again = () => PidfdWatcher.WhenExitedAsync(pidfd);
@@ -156,7 +166,7 @@ public sealed class PidfdWatcherTests
             child.Kill();
             await first.WaitAsync(Bound);
             pidfd.Dispose();
-            DescriptorRefersTo(fd, child.Id).Should().BeFalse("the failed watch gave its reference back");
+            Inode(fd).Should().NotBe(inode, "the failed watch gave its reference back");
         }
         finally
         {

@@ -9,7 +9,7 @@ namespace Virtualization.Core.Tests.Vmm;
 /// </summary>
 public sealed class ReadinessProbeTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
     private static Func<Task<VirtualMachineStartException>> NoExit() =>
         () => throw new InvalidOperationException("the exit must not be described");

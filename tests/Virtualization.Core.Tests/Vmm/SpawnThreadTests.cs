@@ -5,7 +5,7 @@ namespace Virtualization.Core.Tests.Vmm;
 /// <summary>The one dedicated thread that forks every VMM.</summary>
 public sealed class SpawnThreadTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
     [Fact(Timeout = 60_000)]
     public async Task RunAsync_RunsOnTheSpawnThread_EveryTime_AndReturnsTheResult()

@@ -12,7 +12,7 @@ namespace Virtualization.Core.Tests.Vmm;
 /// </summary>
 public sealed class VmmIoListenerTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
     private static readonly Task Never = new TaskCompletionSource().Task;
     private static readonly int Me = Environment.ProcessId;
 
