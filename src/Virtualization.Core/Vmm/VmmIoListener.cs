@@ -32,6 +32,9 @@ internal static class VmmIoListener
         return launch;
     }
 
+    /// <summary>Whether a launch with <paramref name="token"/> is registered (for tests: <see cref="Launch.Dispose"/> unregisters).</summary>
+    internal static bool IsRegistered(string token) => s_launches.ContainsKey(token);
+
     private static string Listen()
     {
         string name = $"virtualization-core/io/{Environment.ProcessId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}";
