@@ -1,0 +1,165 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Virtualization.Core.Tests.Disks;
+using Virtualization.Core.Tests.Infrastructure;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Tests.Vmm;
+
+/// <summary>
+/// <see cref="VmmChildProcess"/> launching a shell script through the real <c>vcore-exec</c> (no VMM, no VM): the
+/// exit code, the stderr pump (line splitting, the 1 KiB line cut, CR, a last line without newline) and the console
+/// copy to the caller's stream.
+/// </summary>
+public sealed class VmmChildProcessTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    private readonly TempDir _dir = new();
+    private readonly ListLogger _log = new();
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        _log.Dispose();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Exit_IsTheScriptsExitCode_AndProcessExitedCompletes()
+    {
+        VmmChildProcess child = await StartAsync("exit 3");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(3);
+        child.ProcessExited.IsCompleted.Should().BeTrue();
+        child.ProcessId.Should().BePositive();
+        child.StandardErrorTail.Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Exit_KilledBySignal_Is128PlusTheSignal()
+    {
+        VmmChildProcess child = await StartAsync("kill -SEGV $$");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(128 + 11);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Kill_EndsTheVmm_WithSigkill()
+    {
+        var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("echo up; exec sleep 600", console: console);
+        await console.Lines.WaitAsync(l => l == "up", "up", Bound, CancellationToken.None);
+
+        child.Kill();
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(128 + 9);
+        child.Kill(); // after the exit: does nothing, does not throw
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StandardError_IsSplitIntoLines_CrStripped_LastLineWithoutNewlineKept()
+    {
+        VmmChildProcess child = await StartAsync("printf 'one\\r\\ntwo\\n\\nthree' >&2; exit 1");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(1);
+
+        child.StandardErrorTail.Should().Be("one\ntwo\n\nthree");
+        StderrLogLines().Should().Equal("VMM: one", "VMM: two", "VMM: ", "VMM: three");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StandardError_ALineLongerThan1KiB_IsCutAt1024Bytes_AndTheNextLineIsIntact()
+    {
+        // 1,500 'x' then a newline, then 1,024 'y' exactly, then "next". The pump keeps 1,024 bytes of a line.
+        VmmChildProcess child = await StartAsync(
+            "x=$(printf '%1500s' '' | tr ' ' x); y=$(printf '%1024s' '' | tr ' ' y); printf '%s\\n%s\\nnext\\n' \"$x\" \"$y\" >&2; exit 0");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        StderrLogLines().Should().Equal("VMM: " + new string('x', 1024), "VMM: " + new string('y', 1024), "VMM: next");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StandardError_ALineSpanningSeveralReads_IsJoined_AndCutAt1KiBInAll()
+    {
+        // Two writes of 1,000 bytes of one line with the script's own pause between them, so that the pump most likely
+        // reads them apart (the expected lines are the same if it does not).
+        VmmChildProcess child = await StartAsync(
+            "a=$(printf '%1000s' '' | tr ' ' a); printf '%s' \"$a\" >&2; sleep 0.05; printf '%s\\nafter\\n' \"$a\" >&2; exit 0");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        StderrLogLines().Should().Equal("VMM: " + new string('a', 1024), "VMM: after");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Console_ReachesTheCallersStream_AndTheLineWatcher()
+    {
+        var output = new MemoryStream();
+        var console = new GuestConsole(output, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("printf 'hello\\nworld\\n'; exit 0", console: console);
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        System.Text.Encoding.UTF8.GetString(output.ToArray()).Should().Be("hello\nworld\n");
+        (await console.Lines.WaitAsync(l => l == "world", "world", Bound, CancellationToken.None)).Should().Be("world");
+        console.Lines.HistoryCount.Should().Be(2);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Console_ALastLineWithoutNewline_CountsOnceTheConsoleEnds()
+    {
+        var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("printf 'no newline'; exit 0", console: console);
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        (await console.Lines.WaitAsync(l => l == "no newline", "it", Bound, CancellationToken.None)).Should().Be("no newline");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Console_ACallerStreamThatThrows_IsLoggedOnce_AndTheConsoleIsStillObserved()
+    {
+        var console = new GuestConsole(new ThrowingWriteStream(), _log, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("printf 'a\\n'; sleep 0.05; printf 'b\\n'; exit 0", console: console);
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        (await console.Lines.WaitAsync(l => l == "b", "b", Bound, CancellationToken.None)).Should().Be("b");
+        _log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message)
+            .Should().Equal("Copying the console failed; the rest of it is lost");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StartAsync_CancelledBeforehand_LaunchesNothing()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        string script = ShellScript.Write(_dir.File("vmm"), $"touch '{_dir.File("ran")}'");
+
+        Func<Task> start = () => VmmChildProcess.StartAsync(
+            script, [], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5), _log, cancelled.Token);
+
+        await start.Should().ThrowAsync<OperationCanceledException>();
+        _log.Entries.Should().BeEmpty("nothing was launched");
+    }
+
+    private async Task<VmmChildProcess> StartAsync(string body, Stream? output = null, GuestConsole? console = null)
+    {
+        string script = ShellScript.Write(_dir.File($"vmm-{Guid.NewGuid():N}"), body);
+        console ??= new GuestConsole(output, NullLogger.Instance, NullLogger.Instance, 5);
+        return await VmmChildProcess.StartAsync(script, [], console, _log, CancellationToken.None);
+    }
+
+    private string[] StderrLogLines() =>
+        [.. _log.Entries.Where(e => e.Level == LogLevel.Debug && e.Message.StartsWith("VMM: ", StringComparison.Ordinal)).Select(e => e.Message)];
+
+    /// <summary>A caller's console stream whose writes fail.</summary>
+    private sealed class ThrowingWriteStream : WriteOnlyStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("the sink broke");
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException(new IOException("the sink broke"));
+    }
+}
