@@ -119,6 +119,33 @@ public sealed class ConfigValidatorTests : IDisposable
         thrown.InnerException.Should().BeOfType<ArgumentException>();
     }
 
+    public static TheoryData<string, string, string> BadFields => new()
+    {
+        // case, field, message (after "Invalid VM configuration: {field}: ")
+        { "null-disks", "Disks", "must not be null; use an empty list for a VM without disks." },
+        { "empty-kernel", "Kernel", "is an empty path: give the path of a file, or leave it unset (null)." },
+        { "nul-initrd", "Initrd", "contains a NUL character, which no Linux path can hold." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFields))]
+    public void Field_Refused_WithItsExactMessage(string name, string field, string message)
+    {
+        VirtualMachineRawConfig config = name switch
+        {
+            "null-disks" => Config() with { Disks = null! },
+            "empty-kernel" => new VirtualMachineRawConfig { Kernel = string.Empty },
+            "nul-initrd" => Config() with { Initrd = "initrd\0.img" },
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+
+        Action validate = () => ConfigValidator.Validate(config, 2048, out _);
+
+        VirtualMachineConfigException thrown = validate.Should().Throw<VirtualMachineConfigException>().Which;
+        thrown.Field.Should().Be(field);
+        thrown.Message.Should().Be($"Invalid VM configuration: {field}: {message} (Parameter '{field}')");
+    }
+
     [SkippableFact]
     public void KernelAndInitrd_ThatCannotBeOpenedForWriting_AreAccepted()
     {
