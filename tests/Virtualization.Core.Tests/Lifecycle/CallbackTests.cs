@@ -109,6 +109,46 @@ public sealed class CallbackTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Registration_DisposedWhileItsOnDiedIsQueued_GetsNothing_AndDisposesTwiceHarmlessly()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        IDisposable? droppedRegistration = null;
+        var first = new RecordingCallback { OnDiedAction = () => droppedRegistration!.Dispose() };
+        var dropped = new RecordingCallback();
+        var last = new RecordingCallback();
+        vm.RegisterCallback(first);
+        droppedRegistration = vm.RegisterCallback(dropped);
+        vm.RegisterCallback(last);
+
+        vm.Kill(); // queues OnDied for all three, in order; the first one's OnDied unregisters the second
+        (await last.Died).Should().Be(DeathReason.Killed);
+
+        first.Events.Should().Equal("died:Killed");
+        dropped.Events.Should().BeEmpty("an event queued before the registration was disposed is dropped");
+        droppedRegistration.Invoking(r => r.Dispose()).Should().NotThrow("disposing twice is harmless");
+        last.Events.Should().Equal("died:Killed");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Registration_Disposed_NoLongerHoldsTheCallback()
+    {
+        await using var h = new TestHarness();
+        IVirtualMachine vm = await h.CreateAsync();
+        var kept = new RecordingCallback();
+        vm.RegisterCallback(kept);
+
+        WeakReference dropped = RegisterAndDispose(vm);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        dropped.IsAlive.Should().BeFalse("a disposed registration is removed from the VM, so its callback can be collected");
+        vm.Kill();
+        (await kept.Died).Should().Be(DeathReason.Killed);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task DisposedVm_RejectsUse_ButStateStaysReadable()
     {
         await using var h = new TestHarness();
@@ -141,5 +181,14 @@ public sealed class CallbackTests
         await vm.WaitForDeathAsync();
         vm.TryAdvancePayloadState(VirtualMachineState.Finished).Should().BeFalse();
         vm.State.Should().Be(VirtualMachineState.Dead);
+    }
+
+    // Not inlined, so that no local of the test method keeps the callback alive.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference RegisterAndDispose(IVirtualMachine vm)
+    {
+        var callback = new RecordingCallback();
+        vm.RegisterCallback(callback).Dispose();
+        return new WeakReference(callback);
     }
 }

@@ -342,6 +342,55 @@ public sealed class CidAllocatorTests : IDisposable
         tooLong.Should().Throw<ArgumentException>();
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    public void AllocatorConstructor_BadNamespace_ThrowsNamingTheOptions(string cidNamespace)
+    {
+        Action create = () => _ = new CidAllocator(cidNamespace, 100, 199, CursorPath());
+
+        ArgumentException thrown = create.Should().Throw<ArgumentException>().Which;
+        thrown.ParamName.Should().Be("options");
+        thrown.Message.Should().Be(
+            $"CidNamespace must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-' (got '{cidNamespace}'). "
+            + "Keep the default unless you isolate tests. (Parameter 'options')");
+        File.Exists(CursorPath()).Should().BeFalse("nothing is touched");
+    }
+
+    [Fact]
+    public void Allocate_DamagedCursorFile_IsReportedToTheAllocatorsLogger()
+    {
+        var log = new ListLogger();
+        var allocator = new CidAllocator(_namespace, 100, 199, CursorPath(), log);
+        allocator.Allocate().Dispose();
+        allocator.Allocate().Dispose();
+        WriteCursor("garbage");
+
+        using CidLease lease = allocator.Allocate();
+
+        lease.Cid.Should().Be(102);
+        log.Entries.Should().ContainSingle().Which.Message.Should().Be(
+            $"The CID cursor file {CursorPath()} did not hold a counter; it is rewritten, continuing from this service's own position 2");
+    }
+
+    [Fact]
+    public void HeldCount_CountsTheLeasesNotYetDisposed()
+    {
+        CidAllocator allocator = Allocator(300, 309);
+        allocator.HeldCount.Should().Be(0);
+
+        CidLease a = allocator.Allocate();
+        CidLease b = allocator.Allocate();
+        int both = allocator.HeldCount;
+        a.Dispose();
+        int one = allocator.HeldCount;
+        b.Dispose();
+
+        both.Should().Be(2);
+        one.Should().Be(1);
+        allocator.HeldCount.Should().Be(0);
+    }
+
     private string CursorPath(string name = "cursor") => Path.Combine(_folder, name);
 
     private CidAllocator Allocator(int first, int last, string cursor = "cursor") =>

@@ -147,6 +147,42 @@ public sealed class TemporaryDirectoryTests : IDisposable
         (await File.ReadAllTextAsync(Path.Combine(outside, "keep"))).Should().Be("keep me");
     }
 
+    [Fact]
+    public void RemoveLeftover_NothingThere_ReturnsFalse()
+    {
+        string missing = Path.Combine(_folder, "missing");
+
+        Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(missing).Should().BeFalse();
+        Directory.GetFileSystemEntries(_folder).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void RemoveLeftover_FileAndFolder_AreRemovedAndReported()
+    {
+        string file = Path.Combine(_folder, "file");
+        File.WriteAllText(file, "x");
+        string folder = Directory.CreateDirectory(Path.Combine(_folder, "folder", "inner")).Parent!.FullName;
+
+        Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(file).Should().BeTrue();
+        Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(folder).Should().BeTrue();
+        Directory.GetFileSystemEntries(_folder).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void RemoveLeftover_PathThroughAFile_ThrowsTheErrno()
+    {
+        string file = Path.Combine(_folder, "file");
+        File.WriteAllText(file, "x");
+        string below = Path.Combine(file, "child");
+
+        Action remove = () => Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(below);
+
+        var thrown = remove.Should().Throw<System.ComponentModel.Win32Exception>().Which;
+        thrown.NativeErrorCode.Should().Be(20, "ENOTDIR: a path below a regular file is an error, not 'nothing there'");
+        thrown.Message.Should().Be($"statx ({below}) failed: Not a directory (errno 20).");
+        File.ReadAllText(file).Should().Be("x");
+    }
+
     private (string Root, string Outside) PrepareRootAndOutsideFolder()
     {
         string root = Directory.CreateDirectory(Path.Combine(_folder, "vms")).FullName;

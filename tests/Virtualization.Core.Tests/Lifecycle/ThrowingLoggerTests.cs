@@ -131,4 +131,35 @@ public sealed class ThrowingLoggerTests
         SafeLoggerFactory.Wrap(null).Should().BeSameAs(NullLoggerFactory.Instance);
         SafeLoggerFactory.Wrap(safe).Should().BeSameAs(safe, "wrapping twice adds nothing");
     }
+
+    [Fact]
+    public void SafeLogger_ScopeDisposed_EndsTheWrappedLoggersScope()
+    {
+        var list = new ListLogger();
+        using var inner = LoggerFactory.Create(b => b.AddProvider(list));
+        ILogger logger = SafeLoggerFactory.Wrap(inner).CreateLogger("test");
+
+        using (logger.BeginScope("outer"))
+        {
+            logger.LogInformation("inside");
+        }
+
+        logger.LogInformation("after");
+
+        list.Entries.Select(e => (e.Message, e.Scope)).Should().Equal(("inside", "outer"), ("after", null));
+    }
+
+    [Fact]
+    public void SafeLoggerFactory_AddProvider_IsForwardedToTheWrappedFactory()
+    {
+        using var inner = new LoggerFactory();
+        ILoggerFactory safe = SafeLoggerFactory.Wrap(inner);
+        var list = new ListLogger();
+
+        safe.AddProvider(list);
+        safe.CreateLogger("test").LogWarning("reached");
+
+        list.Entries.Should().ContainSingle().Which.Message.Should().Be("reached");
+        safe.Invoking(f => f.AddProvider(null!)).Should().NotThrow("a factory that throws from AddProvider is swallowed too");
+    }
 }
