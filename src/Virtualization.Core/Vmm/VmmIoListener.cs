@@ -35,7 +35,8 @@ internal static class VmmIoListener
     /// <summary>Whether a launch with <paramref name="token"/> is registered (for tests: <see cref="Launch.Dispose"/> unregisters).</summary>
     internal static bool IsRegistered(string token) => s_launches.ContainsKey(token);
 
-    private static string Listen()
+    /// <summary>Binds and serves a new abstract listening socket; returns its name (without the leading NUL).</summary>
+    internal static string Listen()
     {
         string name = $"virtualization-core/io/{Environment.ProcessId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}";
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -116,6 +117,7 @@ internal static class VmmIoListener
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; } from getsockopt(SOL_SOCKET, SO_PEERCRED).
         Span<byte> credentials = stackalloc byte[12];
         int length = socket.GetRawSocketOption(1, 17, credentials);
+        // Stryker disable once Conditional,Equality : SO_PEERCRED on a Unix stream socket always returns the whole 12-byte ucred.
         return length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(credentials) : -1;
     }
 
@@ -185,6 +187,7 @@ internal static class VmmIoListener
                     socket.Dispose();
                 }
 
+                // Stryker disable once Statement : once closed, the list is never read again (every method checks _closed first).
                 _offered.Clear();
             }
         }

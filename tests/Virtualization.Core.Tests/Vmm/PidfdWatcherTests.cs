@@ -173,4 +173,39 @@ public sealed class PidfdWatcherTests
             PidfdHandleTests.KillAndReap(child);
         }
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WhenExitedAsync_CompletesForAZombie_ThatNobodyReaps()
+    {
+        // A child of `sleep 30` (after exec) that exits soon after: its parent never reaps it, so the pidfd reports the
+        // exit as readable (EPOLLIN) and never as hung up (which only comes with the reaping). (Its short life only keeps
+        // the shell from reaping it before the exec; whenever it ends, the wait below is for its exit.)
+        Process parent = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            int zombie = int.Parse((await parent.StandardOutput.ReadLineAsync().WaitAsync(Bound))!, System.Globalization.CultureInfo.InvariantCulture);
+            using PidfdHandle pidfd = PidfdHandle.Open(zombie);
+
+            await PidfdWatcher.WhenExitedAsync(pidfd).WaitAsync(Bound);
+
+            File.ReadAllText($"/proc/{zombie}/stat").Split(") ")[1][0].Should().Be('Z', "it is still unreaped");
+        }
+        finally
+        {
+            PidfdHandleTests.KillAndReap(parent);
+        }
+    }
+
+    [Fact]
+    public void TheWatcherThread_IsANamedBackgroundThread()
+    {
+        Thread thread = PidfdWatcher.CreateLoopThread(-1); // never started
+
+        thread.IsBackground.Should().BeTrue("a watcher must never keep the host process alive");
+        thread.Name.Should().Be("Virtualization.Core pidfd watcher");
+    }
 }

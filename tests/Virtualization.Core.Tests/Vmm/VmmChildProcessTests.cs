@@ -144,6 +144,119 @@ public sealed class VmmChildProcessTests : IDisposable
         _log.Entries.Should().BeEmpty("nothing was launched");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task StartAsync_LogsTheLaunch_WithTheExecutableAndItsArguments()
+    {
+        string script = ShellScript.Write(_dir.File("vmm"), "exit 0");
+
+        VmmChildProcess child = await VmmChildProcess.StartAsync(
+            script, ["--one", "two words"], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5), _log, CancellationToken.None);
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        _log.Entries.Where(e => e.Level == LogLevel.Information).Select(e => e.Message)
+            .Should().Equal($"Launching VMM: {script} --one two words");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StartAsync_CancelledOnceTheLaunchHasBegun_ThrowsCancellation_RunsNothing_AndTheHelperExits()
+    {
+        // The token fires from inside the "Launching VMM" log call: after the checks at the top, before the helper is
+        // spawned, so the wait for its connections sees it. No timing involved.
+        using var cancel = new CancellationTokenSource();
+        var logger = new CallbackLogger(message =>
+        {
+            if (message.StartsWith("Launching VMM:", StringComparison.Ordinal))
+            {
+                cancel.Cancel();
+            }
+        });
+        string ran = _dir.File("ran");
+        string script = ShellScript.Write(_dir.File("vmm"), $"touch '{ran}'");
+
+        Func<Task> start = () => VmmChildProcess.StartAsync(
+            script, [], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5), logger, cancel.Token);
+
+        (await start.Should().ThrowAsync<OperationCanceledException>()).Which.CancellationToken.Should().Be(cancel.Token);
+        File.Exists(ran).Should().BeFalse("without the go byte the helper never executes the VMM");
+        logger.Messages.Should().Equal(new[] { $"Launching VMM: {script} " }, "the helper exited by itself (no 'did not exit' error)");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Console_InputWrittenByTheHost_ReachesTheVmmsStandardInput()
+    {
+        var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("read line; echo \"got:$line\"; exit 0", console: console);
+
+        await console.WriteAsync("hello there\n"u8.ToArray(), CancellationToken.None);
+
+        (await console.Lines.WaitAsync(l => l.StartsWith("got:", StringComparison.Ordinal), "got", Bound, CancellationToken.None))
+            .Should().Be("got:hello there");
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Exited_ReleasesTheSocketsThePidfdAndTheProcess()
+    {
+        VmmChildProcess child = await StartAsync("echo out; echo err >&2; exit 0");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        child.HandlesReleased.Should().BeTrue();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StandardError_MoreThanOneReadBufferInOneWrite_KeepsEveryLine()
+    {
+        // 100 lines of 64 bytes (6,400 bytes, more than the pump's 4 KiB buffer) in one write(2) by cat: a read fills the buffer.
+        string[] lines = [.. Enumerable.Range(100, 100).Select(i => $"line-{i:D3}-{new string('0', 54)}")];
+        string text = _dir.File("stderr.txt");
+        await File.WriteAllTextAsync(text, string.Join("\n", lines) + "\n");
+        VmmChildProcess child = await StartAsync($"cat '{text}' >&2; exit 0");
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        StderrLogLines().Should().Equal(lines.Select(l => "VMM: " + l));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task VmmExit_WhileADaemonKeepsTheConsoleOpen_FailsAPendingInputWriteAtOnce_AndAbandonsTheOutputAfterTheDrainTimeout()
+    {
+        // The VMM leaves a process in its own session holding the console socket (the helper's group kill misses it),
+        // so the console never reaches end-of-file: the exit alone must end input writes, before the 1 s drain wait.
+        string daemonPid = _dir.File("daemon.pid");
+        var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync(
+            $"setsid -f sh -c 'echo $$ > {daemonPid}; exec sleep 120'; echo up; exec sleep 600", console: console);
+        try
+        {
+            await console.Lines.WaitAsync(l => l == "up", "up", Bound, CancellationToken.None);
+            // Nobody reads the VMM's stdin: 8 MiB cannot fit in the socket buffers, so the write stays pending.
+            Task write = console.WriteAsync(new byte[8 << 20], CancellationToken.None).AsTask();
+
+            child.Kill();
+
+            Func<Task> pendingWrite = () => write.WaitAsync(Bound);
+            await pendingWrite.Should().ThrowAsync<IOException>();
+            child.Exited.IsCompleted.Should().BeFalse("the output drain waits 1 s for a console that stays open");
+            (await child.Exited.WaitAsync(Bound)).Should().Be(128 + 9);
+            _log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).Should().Equal(
+                "The VMM exited but its console or stderr was not drained within 00:00:01; the rest is dropped");
+        }
+        finally
+        {
+            if (File.Exists(daemonPid) && int.TryParse(File.ReadAllText(daemonPid).Trim(), out int pid))
+            {
+                try
+                {
+                    System.Diagnostics.Process.GetProcessById(pid).Kill();
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+        }
+    }
+
     private async Task<VmmChildProcess> StartAsync(string body, Stream? output = null, GuestConsole? console = null)
     {
         string script = ShellScript.Write(_dir.File($"vmm-{Guid.NewGuid():N}"), body);
@@ -153,6 +266,33 @@ public sealed class VmmChildProcessTests : IDisposable
 
     private string[] StderrLogLines() =>
         [.. _log.Entries.Where(e => e.Level == LogLevel.Debug && e.Message.StartsWith("VMM: ", StringComparison.Ordinal)).Select(e => e.Message)];
+
+    /// <summary>A logger that hands every message to a callback as it is logged, and keeps them.</summary>
+    private sealed class CallbackLogger(Action<string> onMessage) : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            string message = formatter(state, exception);
+            lock (Messages)
+            {
+                Messages.Add(message);
+            }
+
+            onMessage(message);
+        }
+    }
 
     /// <summary>A caller's console stream whose writes fail.</summary>
     private sealed class ThrowingWriteStream : WriteOnlyStream

@@ -373,4 +373,55 @@ public sealed class VmmIoListenerTests
 
         results.Should().Equal(true, true, true, true, true, true, true, true, false);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Listen_ServesANewAbstractSocket_NamedAfterThisProcess()
+    {
+        string name = VmmIoListener.Listen();
+
+        name.Should().MatchRegex($"^virtualization-core/io/{Me}/[0-9a-f]{{16}}$");
+        name.Should().NotBe(VmmIoListener.Name, "every call binds a new socket");
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await client.ConnectAsync(new UnixDomainSocketEndPoint("\0" + name)).WaitAsync(Bound);
+        await client.SendAsync(Header('E', new string('0', 32)));
+        await ShouldSeeEndOfFileAsync(client); // served: an unknown token is dropped
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitForAsync_ImpostorsItClosed_NoLongerCountAgainstTheEightOffers()
+    {
+        using VmmIoListener.Launch launch = VmmIoListener.Register();
+        var impostors = Enumerable.Range(0, 8).Select(_ => UnixSocketPair.Create()).ToList();
+        try
+        {
+            impostors.Select(p => launch.Offer(false, p.Local, 4242)).ToList().Should().AllBeEquivalentTo(true);
+            Task<Socket> wait = launch.WaitForAsync(false, 77, Never, CancellationToken.None);
+            impostors.Should().OnlyContain(p => p.Local.SafeHandle.IsClosed);
+            wait.IsCompleted.Should().BeFalse();
+
+            using var right = UnixSocketPair.Create();
+            launch.Offer(false, right.Local, 77).Should().BeTrue("the closed impostors were removed");
+            (await wait.WaitAsync(Bound)).Should().BeSameAs(right.Local);
+        }
+        finally
+        {
+            impostors.ForEach(p => p.Dispose());
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitForAsync_TheHelperGivesUpAsItsConnectionArrives_TheConnectionWins()
+    {
+        using VmmIoListener.Launch launch = VmmIoListener.Register();
+        using var right = UnixSocketPair.Create();
+        var giveUp = new TaskCompletionSource(); // synchronous continuations, run in the order they were registered
+        _ = giveUp.Task.ContinueWith(
+            _ => launch.Offer(false, right.Local, 77), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Task<Socket> wait = launch.WaitForAsync(false, 77, giveUp.Task, CancellationToken.None);
+        wait.IsCompleted.Should().BeFalse();
+
+        giveUp.SetResult(); // offers the connection first, then wakes the wait: both have happened when it looks
+
+        (await wait.WaitAsync(Bound)).Should().BeSameAs(right.Local);
+    }
 }
