@@ -77,6 +77,7 @@ internal sealed class ConsoleInputStream(GuestConsole console) : Stream
             console.EndInput();
         }
 
+        // Stryker disable once Statement : Stream.Dispose(bool) does nothing; the call is kept for form.
         base.Dispose(disposing);
     }
 }

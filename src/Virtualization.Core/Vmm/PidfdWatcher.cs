@@ -50,7 +50,8 @@ internal static class PidfdWatcher
         return watch.Exited.Task;
     }
 
-    private static int Create()
+    /// <summary>Creates an epoll instance and starts its watcher thread (once per process; tests call it directly).</summary>
+    internal static int Create()
     {
         int epoll = Interop.Epoll.EpollCreate1(Interop.Epoll.EPOLL_CLOEXEC);
         if (epoll < 0)

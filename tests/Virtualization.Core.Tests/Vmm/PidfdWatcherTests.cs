@@ -208,4 +208,14 @@ public sealed class PidfdWatcherTests
         thread.IsBackground.Should().BeTrue("a watcher must never keep the host process alive");
         thread.Name.Should().Be("Virtualization.Core pidfd watcher");
     }
+
+    [Fact]
+    public void Create_ReturnsAnEpollDescriptor()
+    {
+        // A second watcher (its thread waits on an empty set for the rest of the test run).
+        int epoll = PidfdWatcher.Create();
+
+        epoll.Should().BeGreaterThan(2);
+        new FileInfo($"/proc/self/fd/{epoll}").LinkTarget.Should().Be("anon_inode:[eventpoll]");
+    }
 }
