@@ -57,6 +57,15 @@ public sealed class VirtualizationService : IVirtualizationService, IDisposable
 
     /// <summary>Creates a service whose VMs connect to guests through <paramref name="vsock"/> (tests use unix sockets).</summary>
     internal VirtualizationService(VirtualizationServiceOptions? options, ILoggerFactory? loggerFactory, IVsockConnector vsock)
+        : this(options, loggerFactory, vsock, runner: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a service whose VMs run on <paramref name="runner"/> instead of the VMM the options name (tests drive
+    /// <see cref="VmInstance"/> with an in-process fake VMM); null for the VMM the options name.
+    /// </summary>
+    internal VirtualizationService(VirtualizationServiceOptions? options, ILoggerFactory? loggerFactory, IVsockConnector vsock, IVmmRunner? runner)
     {
         _vsock = vsock;
         if (!OperatingSystem.IsLinux())
@@ -73,7 +82,7 @@ public sealed class VirtualizationService : IVirtualizationService, IDisposable
         }
 
         Vmm = VmmSelection.Resolve(_options.Vmm, _options.CrosvmPath, _options.QemuPath, Qemu.QemuRunner.KvmUsable(), out bool found);
-        _runner = CreateRunner(_options, Vmm, found);
+        _runner = runner ?? CreateRunner(_options, Vmm, found);
         _tags = VirtualizationTelemetry.Tags(_runner.Name, _options.CidNamespace);
         _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
         _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);

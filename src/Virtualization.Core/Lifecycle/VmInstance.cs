@@ -144,6 +144,18 @@ internal sealed class VmInstance : IVirtualMachine
         }
     }
 
+    /// <summary>How many <see cref="WaitForStateAsync"/> calls are still registered (tests: satisfied and cancelled waits leave none behind).</summary>
+    internal int PendingStateWaiters
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+
     /// <summary>The lock every transition takes (for tests that prove callbacks and I/O never run under it).</summary>
     internal Lock Gate => _gate;
 
@@ -237,6 +249,7 @@ internal sealed class VmInstance : IVirtualMachine
             Log.VmStartFailed(_logger, e);
             bool cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             bool killed = KilledByRequest();
+            // Stryker disable once Statement,Boolean : with no process there is no monitor, the only reader of _startOutcome; set for symmetry.
             _startOutcome.TrySetResult(false);
             await DieAsync(cancelled || killed ? Core.DeathReason.Killed : Core.DeathReason.StartFailed, exitCode: null).ConfigureAwait(false);
             throw StartFailure(e, cancelled, killed, cancellationToken);
@@ -338,6 +351,7 @@ internal sealed class VmInstance : IVirtualMachine
         {
             await process.RequestStopAsync(grace.Token).ConfigureAwait(false);
             await WaitForDeathAsync(grace.Token).ConfigureAwait(false);
+            // Stryker disable once Statement : without it, Kill() of the dead VM returns at once and the death is already complete.
             return;
         }
         catch (OperationCanceledException)
@@ -369,6 +383,7 @@ internal sealed class VmInstance : IVirtualMachine
             switch (_phase)
             {
                 case Phase.NotStarted:
+                    // Stryker disable once Boolean : the VM is Dead below; every reader of _killRequested checks the phase first.
                     _killRequested = true;
                     _killReason = reason;
                     dieWithoutProcess = true;
@@ -624,11 +639,13 @@ internal sealed class VmInstance : IVirtualMachine
                 return refusal;
             }
 
+            // Stryker disable once Equality,Negate : the watchdog re-checks _reached under the lock; disposing it early only frees the timer sooner.
             bool startedNow = _reached < VirtualMachineState.Started;
             SetStateLocked(new StateBox(next, null, _state.Suspended));
             elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
             if (startedNow)
             {
+                // Stryker disable once Statement : the watchdog re-checks _reached under the lock; disposing it only frees the timer sooner.
                 _watchdog?.Dispose();
                 _watchdog = null;
             }
@@ -783,6 +800,7 @@ internal sealed class VmInstance : IVirtualMachine
 
         _phase = Phase.Dead;
         _state = new StateBox(VirtualMachineState.Dead, reason);
+        // Stryker disable once Statement : a watchdog that fires after the death finds the phase Dead and does nothing; this frees the timer sooner.
         _watchdog?.Dispose();
         _watchdog = null;
         foreach (StateWaiter waiter in _waiters)
@@ -918,6 +936,7 @@ internal sealed class VmInstance : IVirtualMachine
         }
         catch
         {
+            // Stryker disable once Statement : reached only once the VM is killed or dead, after which every control call fails before it waits for the slot.
             _control.Release();
             throw;
         }
