@@ -27,10 +27,19 @@ internal static class NativeHelper
 
     private static string Locate()
     {
-        string baseDirectory = AppContext.BaseDirectory;
 #pragma warning disable IL3000 // Empty in a single-file app, where AppContext.BaseDirectory covers it.
         string? assemblyDirectory = System.IO.Path.GetDirectoryName(typeof(NativeHelper).Assembly.Location);
 #pragma warning restore IL3000
+        return Locate(AppContext.BaseDirectory, assemblyDirectory);
+    }
+
+    /// <summary>
+    /// The first existing helper of <paramref name="baseDirectory"/>/vcore-exec, its runtimes/&lt;rid&gt;/native/vcore-exec,
+    /// then the same two under <paramref name="assemblyDirectory"/> (when known), made executable.
+    /// </summary>
+    /// <exception cref="VirtualMachineStartException">None exists, or the one found cannot be made executable.</exception>
+    internal static string Locate(string baseDirectory, string? assemblyDirectory)
+    {
         string[] candidates =
         [
             System.IO.Path.Combine(baseDirectory, FileName),
@@ -56,7 +65,9 @@ internal static class NativeHelper
             string.Empty);
     }
 
-    private static string MakeExecutable(string path)
+    /// <summary>Returns <paramref name="path"/> once this process can execute it, adding the execute bits (u+x, g+x, o+x) if needed.</summary>
+    /// <exception cref="VirtualMachineStartException">It is not executable and its mode cannot be changed.</exception>
+    internal static string MakeExecutable(string path)
     {
         const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         UnixFileMode mode = File.GetUnixFileMode(path);

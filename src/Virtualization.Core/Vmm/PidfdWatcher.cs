@@ -51,9 +51,12 @@ internal static class PidfdWatcher
     }
 
     /// <summary>Creates an epoll instance and starts its watcher thread (once per process; tests call it directly).</summary>
-    internal static int Create()
+    internal static int Create() => Create(Interop.Epoll.EPOLL_CLOEXEC);
+
+    /// <summary><see cref="Create()"/> with <c>epoll_create1</c>'s flags given (tests pass bad ones to see the failure).</summary>
+    internal static int Create(int flags)
     {
-        int epoll = Interop.Epoll.EpollCreate1(Interop.Epoll.EPOLL_CLOEXEC);
+        int epoll = Interop.Epoll.EpollCreate1(flags);
         if (epoll < 0)
         {
             throw Interop.CreateExceptionForErrno(Interop.LastErrno, "epoll_create1");

@@ -23,13 +23,26 @@ internal static class ReadinessProbe
     /// <param name="cancellationToken">Cancels the wait (the caller's token linked with the start deadline).</param>
     /// <exception cref="VirtualMachineStartException">The VMM exited before it was up.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal static Task WaitAsync(
+        Func<CancellationToken, ValueTask<bool>> probe,
+        Task processExited,
+        Func<Task<VirtualMachineStartException>> exitDescription,
+        CancellationToken cancellationToken) =>
+        WaitAsync(probe, processExited, exitDescription, static () => Environment.TickCount64, Task.Delay, cancellationToken);
+
+    /// <summary>
+    /// <see cref="WaitAsync(Func{CancellationToken, ValueTask{bool}}, Task, Func{Task{VirtualMachineStartException}}, CancellationToken)"/>
+    /// with its clock (milliseconds) and its delay given, so that tests drive time.
+    /// </summary>
     internal static async Task WaitAsync(
         Func<CancellationToken, ValueTask<bool>> probe,
         Task processExited,
         Func<Task<VirtualMachineStartException>> exitDescription,
+        Func<long> clock,
+        Func<TimeSpan, CancellationToken, Task> delay,
         CancellationToken cancellationToken)
     {
-        long started = Environment.TickCount64;
+        long started = clock();
         TimeSpan interval = s_firstInterval;
         while (true)
         {
@@ -45,12 +58,14 @@ internal static class ReadinessProbe
                 throw await exitDescription().ConfigureAwait(false);
             }
 
-            await Task.WhenAny(processExited, Task.Delay(interval, cancellationToken)).ConfigureAwait(false);
-
-            long elapsed = Environment.TickCount64 - started;
-            interval = elapsed > (long)s_slowAfter.TotalMilliseconds ? s_slowInterval
-                : elapsed < (long)s_fastPhase.TotalMilliseconds ? s_firstInterval
-                : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
+            await Task.WhenAny(processExited, delay(interval, cancellationToken)).ConfigureAwait(false);
+            interval = NextInterval(interval, clock() - started);
         }
     }
+
+    /// <summary>The interval after <paramref name="interval"/>, <paramref name="elapsedMilliseconds"/> into the wait.</summary>
+    internal static TimeSpan NextInterval(TimeSpan interval, long elapsedMilliseconds) =>
+        elapsedMilliseconds > (long)s_slowAfter.TotalMilliseconds ? s_slowInterval
+        : elapsedMilliseconds < (long)s_fastPhase.TotalMilliseconds ? s_firstInterval
+        : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_maxInterval.Ticks));
 }

@@ -130,6 +130,9 @@ internal sealed class VmmChildProcess
             Task helperExited = process.WaitForExitAsync(helperWait.Token);
             stderr = await launch.WaitForAsync(console: false, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
             console = await launch.WaitForAsync(console: true, process.Id, helperExited, cancellationToken).ConfigureAwait(false);
+            // Connections offered before the token fired are handed over without a look at it: a cancelled launch must
+            // still never get its go byte.
+            cancellationToken.ThrowIfCancellationRequested();
 
             // The helper is blocked until it reads the go byte, so the pid is still its own: the pidfd cannot name
             // another process. The exit is watched before the VMM exists, so no exit can go unseen.
@@ -217,6 +220,7 @@ internal sealed class VmmChildProcess
             Log.OutputAbandoned(_logger, DrainTimeout);
         }
 
+        // Stryker disable once Statement : ProcessExited never faults (PidfdWatcher only sets a result), so the Disconnect above has always run.
         _guestConsole.Disconnect();
         _console.Dispose();
         _stderr.Dispose();

@@ -76,11 +76,11 @@ internal abstract class VmmProcess : IVmmProcess
     protected abstract ValueTask<DeathReason> ToDeathReasonAsync(int exitCode);
 
     /// <summary>Appends the VMM's last stderr lines to a message.</summary>
-    protected string DescribeStandardError()
-    {
-        string tail = Child.StandardErrorTail;
-        return tail.Length == 0 ? " It wrote nothing to stderr." : $" Its stderr ended with:\n{tail}";
-    }
+    protected string DescribeStandardError() => DescribeStandardError(Child.StandardErrorTail);
+
+    /// <summary>The sentence about a stderr tail (<paramref name="tail"/>) that is appended to a message.</summary>
+    internal static string DescribeStandardError(string tail) =>
+        tail.Length == 0 ? " It wrote nothing to stderr." : $" Its stderr ended with:\n{tail}";
 
     private async Task<VmmExit> MapExitAsync()
     {

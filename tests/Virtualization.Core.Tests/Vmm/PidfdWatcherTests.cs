@@ -122,6 +122,27 @@ public sealed class PidfdWatcherTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task WhenExitedAsync_AgainAfterTheExitWasSeen_CompletesAgain()
+    {
+        // The watcher removes a descriptor from epoll once its exit arrived (before it completes the task), so the same
+        // descriptor can be watched again; left registered, the second epoll_ctl(ADD) would fail with EEXIST.
+        Process child = PidfdHandleTests.StartSleep();
+        try
+        {
+            using PidfdHandle pidfd = PidfdHandle.Open(child.Id);
+            Task first = PidfdWatcher.WhenExitedAsync(pidfd);
+            child.Kill();
+            await first.WaitAsync(Bound);
+
+            await PidfdWatcher.WhenExitedAsync(pidfd).WaitAsync(Bound);
+        }
+        finally
+        {
+            PidfdHandleTests.KillAndReap(child);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task WhenExitedAsync_WhileWatched_KeepsTheDescriptorOpenPastDispose()
     {
         Process child = PidfdHandleTests.StartSleep();
@@ -217,5 +238,16 @@ public sealed class PidfdWatcherTests
 
         epoll.Should().BeGreaterThan(2);
         new FileInfo($"/proc/self/fd/{epoll}").LinkTarget.Should().Be("anon_inode:[eventpoll]");
+        string flags = File.ReadAllLines($"/proc/self/fdinfo/{epoll}").Single(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & 0x80000).Should().Be(0x80000, "O_CLOEXEC: a VMM must not inherit the watcher");
+    }
+
+    [Fact]
+    public void Create_WhenEpollCreate1Fails_ThrowsTheErrno_NamingTheCall()
+    {
+        // epoll_create1 refuses unknown flags with EINVAL (no thread is started for a failed create).
+        Action act = () => PidfdWatcher.Create(-1);
+
+        act.Should().ThrowExactly<ArgumentException>().Which.Message.Should().Be("epoll_create1 failed: Invalid argument (errno 22).");
     }
 }

@@ -5,7 +5,9 @@ namespace Virtualization.Core.Tests.Vmm;
 /// <summary>
 /// The start wait's polling loop, driven by a scripted probe (no process). The probe's calls are counted and the
 /// process's exit is a <see cref="TaskCompletionSource"/> the probe completes on a chosen call, so every step is an
-/// event. The interval schedule (1 ms for 16 ms, doubling to 16 ms, 100 ms after 2 s) is timing only and not asserted.
+/// event. The interval schedule (1 ms for 16 ms, doubling to 16 ms, 100 ms after 2 s) is asserted through
+/// <see cref="ReadinessProbe.NextInterval"/> and through the overload that takes a clock and a delay (a fake clock that the
+/// fake delay moves on: nothing sleeps).
 /// </summary>
 public sealed class ReadinessProbeTests
 {
@@ -216,5 +218,111 @@ public sealed class ReadinessProbeTests
         Func<Task> act = () => ReadinessProbe.WaitAsync(probe, new TaskCompletionSource().Task, NoExit(), cts.Token).WaitAsync(Bound);
 
         (await act.Should().ThrowAsync<OperationCanceledException>()).Which.Should().BeSameAs(thrown);
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1)] // fast phase: 1 ms
+    [InlineData(8, 15, 1)] // still the fast phase: back to 1 ms whatever the last interval
+    [InlineData(1, 16, 2)] // the fast phase ends at 16 ms: doubling from there
+    [InlineData(2, 16, 4)]
+    [InlineData(7, 100, 14)] // doubling below the cap
+    [InlineData(8, 100, 16)] // doubling up to the cap
+    [InlineData(10, 100, 16)] // capped at 16 ms
+    [InlineData(16, 100, 16)]
+    [InlineData(1, 2000, 2)] // 2 s exactly is not yet the slow phase
+    [InlineData(16, 2000, 16)]
+    [InlineData(1, 2001, 100)] // after 2 s: 100 ms
+    [InlineData(16, 2001, 100)]
+    [InlineData(16, 60_000, 100)]
+    public void NextInterval_FollowsTheSchedule(int intervalMs, long elapsedMs, int expectedMs)
+    {
+        ReadinessProbe.NextInterval(TimeSpan.FromMilliseconds(intervalMs), elapsedMs).Should().Be(TimeSpan.FromMilliseconds(expectedMs));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitAsync_FakeClock_WaitsOneMillisecondFor16Ms_ThenDoublesTo16_AndReturnsOnTheReadyPoll()
+    {
+        // The clock starts far from 0 (elapsed is a difference); each fake delay moves it on by the interval asked for.
+        long now = 5_000_000;
+        var delays = new List<double>();
+        int calls = 0;
+        using var cts = new CancellationTokenSource();
+        Func<TimeSpan, CancellationToken, Task> delay = (interval, token) =>
+        {
+            token.Should().Be(cts.Token);
+            delays.Add(interval.TotalMilliseconds);
+            now += (long)interval.TotalMilliseconds;
+            return Task.CompletedTask;
+        };
+        Func<CancellationToken, ValueTask<bool>> probe = _ => ValueTask.FromResult(++calls == 23);
+
+        await ReadinessProbe.WaitAsync(probe, new TaskCompletionSource().Task, NoExit(), () => now, delay, cts.Token).WaitAsync(Bound);
+
+        calls.Should().Be(23);
+        delays.Should().Equal(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 16, 16);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitAsync_FakeClock_After2Seconds_Polls_Every100Ms()
+    {
+        // Every fake delay takes a whole second: elapsed 1 s and 2 s double the interval, 3 s and later are the slow phase.
+        long now = 7_000;
+        var delays = new List<double>();
+        int calls = 0;
+        Func<TimeSpan, CancellationToken, Task> delay = (interval, _) =>
+        {
+            delays.Add(interval.TotalMilliseconds);
+            now += 1000;
+            return Task.CompletedTask;
+        };
+        Func<CancellationToken, ValueTask<bool>> probe = _ => ValueTask.FromResult(++calls == 6);
+
+        await ReadinessProbe.WaitAsync(probe, new TaskCompletionSource().Task, NoExit(), () => now, delay, CancellationToken.None).WaitAsync(Bound);
+
+        calls.Should().Be(6);
+        delays.Should().Equal(1, 2, 4, 100, 100);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitAsync_FakeClock_ExitDuringADelayThatNeverEnds_ProbesOnceMore_ThenThrows()
+    {
+        // The delay never completes: only the exit can wake the loop.
+        var exited = new TaskCompletionSource();
+        var expected = new VirtualMachineStartException("gone", 2, string.Empty);
+        int calls = 0;
+        int delays = 0;
+        Func<TimeSpan, CancellationToken, Task> delay = (_, _) =>
+        {
+            delays++;
+            exited.SetResult();
+            return new TaskCompletionSource().Task;
+        };
+        Func<CancellationToken, ValueTask<bool>> probe = _ => ValueTask.FromResult(++calls > 2);
+
+        Func<Task> act = () => ReadinessProbe.WaitAsync(probe, exited.Task, () => Task.FromResult(expected), () => 0, delay, CancellationToken.None)
+            .WaitAsync(Bound);
+
+        (await act.Should().ThrowExactlyAsync<VirtualMachineStartException>()).Which.Should().BeSameAs(expected);
+        calls.Should().Be(2);
+        delays.Should().Be(1);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WaitAsync_FakeClock_CancelledDuringADelay_ThrowsWithoutAnotherProbe()
+    {
+        // The fake delay cancels the token and completes; the next turn of the loop throws before probing.
+        using var cts = new CancellationTokenSource();
+        int calls = 0;
+        Func<TimeSpan, CancellationToken, Task> delay = (_, _) =>
+        {
+            cts.Cancel();
+            return Task.CompletedTask;
+        };
+        Func<CancellationToken, ValueTask<bool>> probe = _ => ValueTask.FromResult(++calls > 1);
+
+        Func<Task> act = () => ReadinessProbe.WaitAsync(probe, new TaskCompletionSource().Task, NoExit(), () => 0, delay, cts.Token).WaitAsync(Bound);
+
+        (await act.Should().ThrowAsync<OperationCanceledException>()).Which.CancellationToken.Should().Be(cts.Token);
+        calls.Should().Be(1);
     }
 }

@@ -107,6 +107,23 @@ public sealed class VmmChildProcessTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Console_EveryChunkWrittenToTheCallersStream_IsFlushed()
+    {
+        var output = new RecordingStream();
+        var console = new GuestConsole(output, NullLogger.Instance, NullLogger.Instance, 5);
+        VmmChildProcess child = await StartAsync("printf 'a\\n'; sleep 0.05; printf 'b\\n'; exit 0", console: console);
+
+        (await child.Exited.WaitAsync(Bound)).Should().Be(0);
+
+        string[] calls = output.Calls();
+        calls.Should().NotBeEmpty();
+        calls.Where((_, i) => i % 2 == 0).Should().OnlyContain(c => c.StartsWith("write ", StringComparison.Ordinal));
+        calls.Where((_, i) => i % 2 == 1).Should().OnlyContain(c => c == "flush");
+        calls.Should().HaveCount(2 * calls.Count(c => c != "flush"), "every write is followed by a flush");
+        string.Concat(calls.Where(c => c != "flush").Select(c => c["write ".Length..])).Should().Be("a\nb\n");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Console_ALastLineWithoutNewline_CountsOnceTheConsoleEnds()
     {
         var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
@@ -291,6 +308,44 @@ public sealed class VmmChildProcessTests : IDisposable
             }
 
             onMessage(message);
+        }
+    }
+
+    /// <summary>A caller's console stream that records its writes and flushes in order.</summary>
+    private sealed class RecordingStream : WriteOnlyStream
+    {
+        private readonly List<string> _calls = [];
+
+        public string[] Calls()
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Add("write " + System.Text.Encoding.UTF8.GetString(buffer, offset, count));
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Add("write " + System.Text.Encoding.UTF8.GetString(buffer.Span));
+            return ValueTask.CompletedTask;
+        }
+
+        public override void Flush() => Add("flush");
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Add("flush");
+            return Task.CompletedTask;
+        }
+
+        private void Add(string call)
+        {
+            lock (_calls)
+            {
+                _calls.Add(call);
+            }
         }
     }
 
