@@ -27,15 +27,16 @@ public sealed class LifecycleDescriptorTests : IDisposable
         DescriptorsOnFolder().Should().BeEmpty();
     }
 
-    [Fact]
-    public void CidAllocator_AfterAllocationsAndExhaustion_KeepsNoCursorDescriptor()
+    /// <summary>On another thread: a cursor left open would still hold its flock, and the next allocation would wait forever.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task CidAllocator_AfterAllocationsAndExhaustion_KeepsNoCursorDescriptor()
     {
         var allocator = new CidAllocator(_namespace, 90, 90, Path.Combine(_folder, "cursor"));
-        using CidLease lease = allocator.Allocate();
+        using CidLease lease = await Task.Run(allocator.Allocate);
 
-        Action full = () => allocator.Allocate();
+        Func<Task> full = () => Task.Run(allocator.Allocate);
 
-        full.Should().Throw<CidExhaustedException>();
+        await full.Should().ThrowAsync<CidExhaustedException>();
         DescriptorsOnFolder().Should().BeEmpty();
     }
 
