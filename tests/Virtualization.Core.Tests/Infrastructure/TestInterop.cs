@@ -40,6 +40,25 @@ internal static partial class TestInterop
     [LibraryImport(Interop.Libc, EntryPoint = "dup", SetLastError = true)]
     internal static partial Microsoft.Win32.SafeHandles.SafeFileHandle Dup(int fd);
 
+    /// <summary><c>RLIMIT_NOFILE</c>: one more than the highest descriptor number a new descriptor may get.</summary>
+    internal const int RLIMIT_NOFILE = 7;
+
+    /// <summary><c>getrlimit(2)</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "getrlimit", SetLastError = true)]
+    internal static partial int GetRLimit(int resource, out RLimit limit);
+
+    /// <summary><c>setrlimit(2)</c>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "setrlimit", SetLastError = true)]
+    internal static partial int SetRLimit(int resource, in RLimit limit);
+
+    /// <summary><c>struct rlimit</c> (64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct RLimit
+    {
+        internal ulong Current;
+        internal ulong Maximum;
+    }
+
     /// <summary><c>SEEK_DATA</c>: the next offset at or after the given one that holds data (ENXIO past the last).</summary>
     internal const int SEEK_DATA = 3;
 

@@ -71,6 +71,20 @@ public sealed class VmLoggerTests
         inner.Calls.Should().BeEmpty("a disabled level costs nothing, not even a scope");
     }
 
+    [Fact]
+    public void IsEnabledAndBeginScope_AreTheWrappedLoggers()
+    {
+        var inner = new LevelLogger(LogLevel.Information);
+        var logger = new VmLogger(inner, 5);
+
+        logger.IsEnabled(LogLevel.Information).Should().BeTrue();
+        using (logger.BeginScope("outer"))
+        {
+        }
+
+        inner.Calls.Should().Equal("scope:outer", "end-scope");
+    }
+
     /// <summary>A logger that records every call, even for levels it says are disabled.</summary>
     private sealed class LevelLogger(LogLevel minimum) : ILogger
     {
