@@ -531,6 +531,83 @@ public sealed class VmInstanceStateMachineTests
         w.Vmm.Next.Exit(137, DeathReason.Killed);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadReports_DeliverTheirCallbacksInOrder_AndLogEachReport()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.StartAsync();
+        var first = new PayloadEvents();
+        var second = new PayloadEvents();
+        vm.RegisterCallback(first);
+        vm.RegisterCallback(second);
+        using var stdio = new MemoryStream();
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Started), stdio).Should().BeNull();
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Ready), null).Should().BeNull();
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Ready), null).Should().Be("the payload is already Ready (repeated report)");
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Finished, 3), null).Should().BeNull();
+        vm.State.Should().Be(VirtualMachineState.Finished);
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown);
+        await vm.WaitForDeathAsync().WaitAsync(Wait);
+
+        first.Events.Should().Equal("started:stream", "ready", "finished:3", "died:Shutdown");
+        second.Events.Should().Equal("started:null", "ready", "finished:3", "died:Shutdown");
+        string[] payload = [.. w.Messages.Where(m => m.StartsWith("Payload reported", StringComparison.Ordinal)).Select(m => m[..m.IndexOf(',', StringComparison.Ordinal)])];
+        payload.Should().Equal("Payload reported started: state Started", "Payload reported ready: state Ready", "Payload reported finished(3): state Finished");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadErrorReport_GivesOnErrorItsCodeAndMessage_AndLogsIt()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.StartAsync();
+        var events = new PayloadEvents();
+        vm.RegisterCallback(events);
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Error, 5, "disk full"), null).Should().BeNull();
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown);
+        await vm.WaitForDeathAsync().WaitAsync(Wait);
+
+        vm.State.Should().Be(VirtualMachineState.Dead);
+        events.Events.Should().Equal("error:5:disk full", "died:Shutdown");
+        w.Messages.Should().Contain("Payload reported error 5: disk full");
+        w.Messages.Should().Contain(m => m.StartsWith("Payload reported error(5): state Finished,", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadErrorReport_WithoutAMessage_GivesAnEmptyOne()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.StartAsync();
+        var events = new PayloadEvents();
+        vm.RegisterCallback(events);
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Error, 7), null).Should().BeNull();
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown);
+        await vm.WaitForDeathAsync().WaitAsync(Wait);
+
+        events.Events.Should().Equal("error:7:", "died:Shutdown");
+        w.Messages.Should().Contain("Payload reported error 7: ");
+    }
+
+    /// <summary>Records payload callbacks and the death as short strings.</summary>
+    private sealed class PayloadEvents : IVirtualMachineCallback
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _events = new();
+
+        public string[] Events => [.. _events];
+
+        public void OnPayloadStarted(int cid, Stream? stream) => _events.Enqueue(stream is null ? "started:null" : "started:stream");
+
+        public void OnPayloadReady(int cid) => _events.Enqueue("ready");
+
+        public void OnPayloadFinished(int cid, int exitCode) => _events.Enqueue($"finished:{exitCode}");
+
+        public void OnError(int cid, int errorCode, string message) => _events.Enqueue($"error:{errorCode}:{message}");
+
+        public void OnDied(int cid, DeathReason reason) => _events.Enqueue($"died:{reason}");
+    }
+
     private sealed class RecordingCallbackStub : IVirtualMachineCallback
     {
         public void OnDied(int cid, DeathReason reason)
