@@ -603,7 +603,7 @@ public sealed class VmInstanceStateMachineTests
 
         public void OnPayloadFinished(int cid, int exitCode) => _events.Enqueue($"finished:{exitCode}");
 
-        public void OnError(int cid, int errorCode, string message) => _events.Enqueue($"error:{errorCode}:{message}");
+        public void OnError(int cid, int errorCode, string message) => _events.Enqueue($"error:{errorCode}:{message ?? "(null)"}");
 
         public void OnDied(int cid, DeathReason reason) => _events.Enqueue($"died:{reason}");
     }
