@@ -639,10 +639,11 @@ internal sealed class VmInstance : IVirtualMachine
                 return refusal;
             }
 
-            // Stryker disable once Equality,Negate : the watchdog re-checks _reached under the lock; disposing it early only frees the timer sooner.
+            // Stryker disable once Equality : the watchdog re-checks _reached under the lock; disposing it early only frees the timer sooner.
             bool startedNow = _reached < VirtualMachineState.Started;
             SetStateLocked(new StateBox(next, null, _state.Suspended));
             elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
+            // Stryker disable once Boolean : the watchdog re-checks _reached under the lock; disposing it early or late only frees the timer sooner or later.
             if (startedNow)
             {
                 // Stryker disable once Statement : the watchdog re-checks _reached under the lock; disposing it only frees the timer sooner.
