@@ -440,6 +440,7 @@ internal sealed class VmInstance : IVirtualMachine
                 return Task.FromException<VirtualMachineState>(DiedBefore(state));
             }
 
+            // Stryker disable once Block : without it, registering on the cancelled token below cancels the waiter at once, with the same result.
             if (cancellationToken.IsCancellationRequested)
             {
                 return Task.FromCanceled<VirtualMachineState>(cancellationToken);
@@ -837,6 +838,7 @@ internal sealed class VmInstance : IVirtualMachine
         lock (_gate)
         {
             wasRunning = _countedRunning;
+            // Stryker disable once Boolean : FinishDeathAsync runs once per VM (MarkDeadLocked hands it out once), so the flag is never read again.
             _countedRunning = false;
             died = _state.Reason ?? Core.DeathReason.Unknown;
             reached = _reached;

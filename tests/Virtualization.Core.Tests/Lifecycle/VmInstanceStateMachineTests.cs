@@ -590,6 +590,30 @@ public sealed class VmInstanceStateMachineTests
         w.Messages.Should().Contain("Payload reported error 7: ");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task RegisterCallback_Null_IsRefusedNamingCallback()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.CreateAsync();
+
+        vm.Invoking(v => v.RegisterCallback(null!)).Should().ThrowExactly<ArgumentNullException>().Which.ParamName.Should().Be("callback");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CopyToConsoleInputAsync_FromASourceThatNeverEnds_EndsQuietlyWhenTheVmDies()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.StartAsync();
+        var source = new Virtualization.Core.Tests.Drive.StalledSource();
+        Task copy = vm.CopyToConsoleInputAsync(source);
+        await source.FirstRead.WaitAsync(Wait);
+
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown); // this VMM never disconnects the console itself: the VM's death must
+
+        await copy.WaitAsync(Wait);
+        copy.IsCompletedSuccessfully.Should().BeTrue();
+    }
+
     /// <summary>Records payload callbacks and the death as short strings.</summary>
     private sealed class PayloadEvents : IVirtualMachineCallback
     {
