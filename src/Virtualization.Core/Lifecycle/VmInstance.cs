@@ -156,6 +156,9 @@ internal sealed class VmInstance : IVirtualMachine
         }
     }
 
+    /// <summary>Whether a callback took the payload's stdio stream (tests; null without a payload channel).</summary>
+    internal bool? PayloadStdioDelivered => _payload?.StdioDelivered;
+
     /// <summary>The lock every transition takes (for tests that prove callbacks and I/O never run under it).</summary>
     internal Lock Gate => _gate;
 

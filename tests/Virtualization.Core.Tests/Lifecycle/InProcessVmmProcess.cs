@@ -9,6 +9,7 @@ internal sealed class InProcessVmmProcess : IVmmProcess
 
     private readonly TaskCompletionSource<VmmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _waitingForReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _killed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _kills;
     private int _stopRequests;
     private int _suspends;
@@ -20,6 +21,9 @@ internal sealed class InProcessVmmProcess : IVmmProcess
 
     /// <summary>Completes when VmInstance waits for readiness.</summary>
     public Task WaitingForReady => _waitingForReady.Task;
+
+    /// <summary>Completes at the first <see cref="Kill"/>.</summary>
+    public Task Killed => _killed.Task;
 
     /// <summary>Kill only counts; the test ends the process with <see cref="Exit"/>.</summary>
     public bool IgnoreKill { get; set; }
@@ -78,6 +82,7 @@ internal sealed class InProcessVmmProcess : IVmmProcess
     public void Kill()
     {
         Interlocked.Increment(ref _kills);
+        _killed.TrySetResult();
         if (!IgnoreKill)
         {
             Exit(137, DeathReason.Killed);

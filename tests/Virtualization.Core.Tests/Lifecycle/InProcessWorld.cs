@@ -47,8 +47,8 @@ internal sealed class InProcessWorld : IAsyncDisposable
     /// <summary>The messages logged so far, in order.</summary>
     public string[] Messages => [.. Log.Entries.Select(e => e.Message)];
 
-    public async Task<VmInstance> CreateAsync(Stream? console = null) =>
-        (VmInstance)await Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel }, console);
+    public async Task<VmInstance> CreateAsync(Stream? console = null, PayloadChannelOptions? payload = null) =>
+        (VmInstance)await Service.CreateVmAsync(new VirtualMachineRawConfig { Kernel = Kernel, PayloadChannel = payload }, console);
 
     /// <summary>Creates a VM and starts it on <see cref="InProcessVmm.Next"/>, made ready at once.</summary>
     public async Task<VmInstance> StartAsync()

@@ -614,6 +614,65 @@ public sealed class VmInstanceStateMachineTests
         copy.IsCompletedSuccessfully.Should().BeTrue();
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadWatchdog_HangsUp_ThenRefusesALateStartedReport_AndTheVmDiesWithHangup()
+    {
+        await using var w = new InProcessWorld();
+        w.Vmm.Next.IgnoreKill = true;
+        VmInstance vm = await w.CreateAsync(payload: new PayloadChannelOptions { StartTimeout = TimeSpan.FromMilliseconds(100) });
+        w.Vmm.Next.Ready.SetResult();
+        await vm.StartAsync();
+
+        await w.Vmm.Next.Killed.WaitAsync(Wait); // the payload never reports: the watchdog kills the VM
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Started), null)
+            .Should().Be("the VM is being killed because its payload did not start in time (Hangup)");
+        vm.State.Should().Be(VirtualMachineState.Starting);
+        w.Messages.Should().ContainInOrder(
+            "Payload did not report that it started within 00:00:00.1000000 (PayloadStartTimeout); killing the VM (DeathReason.Hangup)",
+            "Killing the VM");
+        w.Vmm.Next.Exit(137, DeathReason.Killed);
+        (await vm.WaitForDeathAsync().WaitAsync(Wait)).Should().Be(DeathReason.Hangup);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadStarted_StdioTakenByACallback_IsMarkedDelivered_SoTheHostLeavesItOpen()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.CreateAsync(payload: new PayloadChannelOptions { Stdio = true });
+        w.Vmm.Next.Ready.SetResult();
+        await vm.StartAsync();
+        var taker = new PayloadEvents();
+        vm.RegisterCallback(taker);
+        using var stdio = new MemoryStream();
+        vm.PayloadStdioDelivered.Should().BeFalse();
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Started), stdio).Should().BeNull();
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown);
+        await vm.WaitForDeathAsync().WaitAsync(Wait);
+
+        taker.Events.Should().Equal("started:stream", "died:Shutdown");
+        vm.PayloadStdioDelivered.Should().BeTrue();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PayloadStarted_WithoutAStdioStream_IsNotMarkedDelivered()
+    {
+        await using var w = new InProcessWorld();
+        VmInstance vm = await w.CreateAsync(payload: new PayloadChannelOptions { Stdio = true });
+        w.Vmm.Next.Ready.SetResult();
+        await vm.StartAsync();
+        var taker = new PayloadEvents();
+        vm.RegisterCallback(taker);
+
+        vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Started), null).Should().BeNull();
+        w.Vmm.Next.Exit(0, DeathReason.Shutdown);
+        await vm.WaitForDeathAsync().WaitAsync(Wait);
+
+        taker.Events.Should().Equal("started:null", "died:Shutdown");
+        vm.PayloadStdioDelivered.Should().BeFalse("no stream was handed over");
+    }
+
     /// <summary>Records payload callbacks and the death as short strings.</summary>
     private sealed class PayloadEvents : IVirtualMachineCallback
     {
