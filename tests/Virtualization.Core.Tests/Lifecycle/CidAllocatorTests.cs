@@ -396,29 +396,9 @@ public sealed class CidAllocatorTests : IDisposable
     private CidAllocator Allocator(int first, int last, string cursor = "cursor") =>
         new(_namespace, first, last, CursorPath(cursor));
 
-    /// <summary>Holds a CID the way another process would: a stream socket bound to its documented abstract name.</summary>
-    private Socket BindName(int cid)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint($"\0virtualization-core/{_namespace}/cid/{cid.ToString(CultureInfo.InvariantCulture)}"));
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private Socket BindName(int cid) => CidNames.Bind(_namespace, cid);
 
-    // Whether no socket of any process is bound to CID cid's name (the kernel's list, without binding one ourselves: a
-    // probe socket could itself be pinned by another test's fork).
-    private bool NameIsFree(int cid)
-    {
-        string name = $"@virtualization-core/{_namespace}/cid/{cid}";
-        return !File.ReadLines("/proc/net/unix").Any(line => line.EndsWith(" " + name, StringComparison.Ordinal));
-    }
+    private bool NameIsFree(int cid) => CidNames.IsFree(_namespace, cid);
 
     /// <summary>
     /// Writes the cursor file without .NET's advisory lock: File.WriteAllText takes a non-blocking flock, which fails for

@@ -156,25 +156,7 @@ public sealed class CidCursorErrorTests : IDisposable
         NameIsFree(70).Should().BeTrue("no socket was bound before the cursor was locked");
     }
 
-    /// <summary>Holds a CID the way another process would: a stream socket bound to its documented abstract name.</summary>
-    private Socket BindName(int cid)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint($"\0virtualization-core/{_namespace}/cid/{cid.ToString(CultureInfo.InvariantCulture)}"));
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private Socket BindName(int cid) => CidNames.Bind(_namespace, cid);
 
-    private bool NameIsFree(int cid)
-    {
-        string name = $"@virtualization-core/{_namespace}/cid/{cid}";
-        return !File.ReadLines("/proc/net/unix").Any(line => line.EndsWith(" " + name, StringComparison.Ordinal));
-    }
+    private bool NameIsFree(int cid) => CidNames.IsFree(_namespace, cid);
 }
