@@ -73,13 +73,15 @@ internal sealed class NativeAddress
 
     private static string Describe(VsockEndPoint endPoint)
     {
-        string port = endPoint.Port == VsockEndPoint.AnyPort ? "any port" : "port " + endPoint.Port.ToString(CultureInfo.InvariantCulture);
+        // Ports and CIDs are unsigned 32-bit in the kernel (as VsockEndPoint.ToString prints them): the kernel hands out
+        // ephemeral ports above 2^31, which would print negative as an int.
+        string port = endPoint.Port == VsockEndPoint.AnyPort ? "any port" : "port " + unchecked((uint)endPoint.Port).ToString(CultureInfo.InvariantCulture);
         string cid = endPoint.Cid switch
         {
             VsockEndPoint.Any => "any CID",
             VsockEndPoint.Host => "the host (CID 2)",
             VsockEndPoint.Local => "the local CID 1",
-            _ => "VM CID " + endPoint.Cid.ToString(CultureInfo.InvariantCulture),
+            _ => "VM CID " + unchecked((uint)endPoint.Cid).ToString(CultureInfo.InvariantCulture),
         };
         return $"{port} in {cid}";
     }
