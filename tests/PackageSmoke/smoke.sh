@@ -12,15 +12,21 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A failing step says which one (CI's log otherwise shows only that the smoke test failed).
+trap 'echo "smoke: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 feed="$work/feed"; app="$work/app"; hosted="$work/hosted"
 mkdir -p "$feed" "$app" "$hosted"
 
 for project in Virtualization.Core Virtualization.Core.Hosting Virtualization.Cli; do
-  dotnet pack "$repo/src/$project" -c Release -o "$feed" -p:VcoreRequireAllNativeHelpers=true >/dev/null
+  dotnet pack "$repo/src/$project" -c Release -o "$feed" -p:VcoreRequireAllNativeHelpers=true >"$work/pack.log" 2>&1 \
+    || { cat "$work/pack.log" >&2; echo "smoke: dotnet pack $project failed" >&2; exit 1; }
 done
-version=$(ls "$feed" | sed -n 's/^Virtualization\.Core\.\([0-9][^s]*\)\.nupkg$/\1/p' | head -1)
-unzip -l "$feed/Virtualization.Core.$version.nupkg" | grep -q "runtimes/linux-x64/native/vcore-exec"
-unzip -l "$feed/Virtualization.Core.$version.nupkg" | grep -q "runtimes/linux-arm64/native/vcore-exec"
+version=$(ls "$feed" | sed -n 's/^Virtualization\.Core\.\([0-9][^s]*\)\.nupkg$/\1/p' | sed -n 1p)
+# The listing is read whole before it is searched: `unzip -l | grep -q` fails now and then under pipefail, when grep
+# exits at its match and unzip's next write gets SIGPIPE.
+listing=$(unzip -l "$feed/Virtualization.Core.$version.nupkg")
+grep -q "runtimes/linux-x64/native/vcore-exec" <<<"$listing" || { echo "smoke: the package lacks runtimes/linux-x64/native/vcore-exec" >&2; exit 1; }
+grep -q "runtimes/linux-arm64/native/vcore-exec" <<<"$listing" || { echo "smoke: the package lacks runtimes/linux-arm64/native/vcore-exec" >&2; exit 1; }
 test -f "$feed/Virtualization.Core.Hosting.$version.nupkg"
 test -f "$feed/Virtualization.Cli.$version.nupkg"
 
