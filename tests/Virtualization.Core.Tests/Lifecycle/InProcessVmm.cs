@@ -9,6 +9,7 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 internal sealed class InProcessVmm : IVmmRunner
 {
+    private readonly TaskCompletionSource _launchStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<InProcessVmmProcess> _launched = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>What a launch does instead of returning <see cref="Next"/> (null: return it).</summary>
@@ -16,6 +17,9 @@ internal sealed class InProcessVmm : IVmmRunner
 
     /// <summary>The process the next launch returns.</summary>
     public InProcessVmmProcess Next { get; } = new();
+
+    /// <summary>Completes when a launch began (before <see cref="Launch"/> runs).</summary>
+    public Task LaunchStarted => _launchStarted.Task;
 
     /// <summary>Completes when a launch returned <see cref="Next"/>.</summary>
     public Task<InProcessVmmProcess> Launched => _launched.Task;
@@ -37,6 +41,7 @@ internal sealed class InProcessVmm : IVmmRunner
 
     public async Task<IVmmProcess> LaunchAsync(VmmLaunchRequest request, CancellationToken cancellationToken)
     {
+        _launchStarted.TrySetResult();
         if (Launch is not null)
         {
             return await Launch(cancellationToken);

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
+using Virtualization.Core.Tests.Payload;
 using Virtualization.Core.Vmm;
 
 namespace Virtualization.Core.Tests.Lifecycle;
@@ -55,12 +57,10 @@ public sealed class VmInstanceStateMachineTests
     public async Task StartAsync_LaunchFailsWithAnErrorWhileTheCallerCancels_ReportsTheErrorNotACancellation()
     {
         using var cts = new CancellationTokenSource();
-        var launching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var vmm = new InProcessVmm
         {
             Launch = async token =>
             {
-                launching.SetResult();
                 await Task.Delay(Timeout.Infinite, token).ContinueWith(_ => { }, TaskScheduler.Default);
                 throw new IOException("the launcher broke");
             },
@@ -68,7 +68,7 @@ public sealed class VmInstanceStateMachineTests
         await using var w = new InProcessWorld(vmm);
         VmInstance vm = await w.CreateAsync();
         Task start = vm.StartAsync(cts.Token);
-        await launching.Task.WaitAsync(Wait);
+        await vmm.LaunchStarted.WaitAsync(Wait);
 
         await cts.CancelAsync();
 
@@ -84,13 +84,11 @@ public sealed class VmInstanceStateMachineTests
     public async Task StartAsync_CancelledByTheCallerDuringTheLaunch_RethrowsTheLaunchsOwnCancellation()
     {
         using var cts = new CancellationTokenSource();
-        var launching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         OperationCanceledException? launchThrew = null;
         var vmm = new InProcessVmm
         {
             Launch = async token =>
             {
-                launching.SetResult();
                 try
                 {
                     await Task.Delay(Timeout.Infinite, token);
@@ -107,7 +105,7 @@ public sealed class VmInstanceStateMachineTests
         await using var w = new InProcessWorld(vmm);
         VmInstance vm = await w.CreateAsync();
         Task start = vm.StartAsync(cts.Token);
-        await launching.Task.WaitAsync(Wait);
+        await vmm.LaunchStarted.WaitAsync(Wait);
 
         await cts.CancelAsync();
 
@@ -324,7 +322,7 @@ public sealed class VmInstanceStateMachineTests
         vm.Invoking(v => v.OpenConsoleInput()).Should().ThrowExactly<ObjectDisposedException>();
         await vm.Awaiting(v => v.SuspendAsync()).Should().ThrowExactlyAsync<ObjectDisposedException>();
         await vm.Awaiting(v => v.SetMemoryBalloonAsync(0)).Should().ThrowExactlyAsync<ObjectDisposedException>();
-        vm.Invoking(v => v.RegisterCallback(new RecordingCallbackStub())).Should().ThrowExactly<ObjectDisposedException>();
+        vm.Invoking(v => v.RegisterCallback(new RecordingCallback())).Should().ThrowExactly<ObjectDisposedException>();
     }
 
     [Fact(Timeout = 30_000)]
@@ -336,7 +334,7 @@ public sealed class VmInstanceStateMachineTests
         w.Service.Dispose();
         await vm.WaitForDeathAsync().WaitAsync(Wait);
 
-        vm.Invoking(v => v.RegisterCallback(new RecordingCallbackStub())).Should().ThrowExactly<ObjectDisposedException>(
+        vm.Invoking(v => v.RegisterCallback(new RecordingCallback())).Should().ThrowExactly<ObjectDisposedException>(
             "a VM of a disposed service is disposed, not just dead");
     }
 
@@ -363,7 +361,7 @@ public sealed class VmInstanceStateMachineTests
         VmInstance vm = await w.StartAsync();
 
         ((Action)(() => vm.CopyToConsoleInputAsync(null!))).Should().ThrowExactly<ArgumentNullException>().Which.ParamName.Should().Be("source");
-        using var unreadable = new Infrastructure.ConsoleCapture();
+        using var unreadable = new ConsoleCapture();
         var thrown = ((Action)(() => vm.CopyToConsoleInputAsync(unreadable))).Should().ThrowExactly<ArgumentException>().Which;
         thrown.ParamName.Should().Be("source");
         thrown.Message.Should().StartWith("The console input source must be readable.");
@@ -536,8 +534,8 @@ public sealed class VmInstanceStateMachineTests
     {
         await using var w = new InProcessWorld();
         VmInstance vm = await w.StartAsync();
-        var first = new PayloadEvents();
-        var second = new PayloadEvents();
+        var first = new PayloadRecorder(vm);
+        var second = new PayloadRecorder(vm);
         vm.RegisterCallback(first);
         vm.RegisterCallback(second);
         using var stdio = new MemoryStream();
@@ -550,8 +548,8 @@ public sealed class VmInstanceStateMachineTests
         w.Vmm.Next.Exit(0, DeathReason.Shutdown);
         await vm.WaitForDeathAsync().WaitAsync(Wait);
 
-        first.Events.Should().Equal("started:stream", "ready", "finished:3", "died:Shutdown");
-        second.Events.Should().Equal("started:null", "ready", "finished:3", "died:Shutdown");
+        first.Events.Should().Equal("payload-started:stdio", "payload-ready", "payload-finished:3", "died:Shutdown");
+        second.Events.Should().Equal("payload-started", "payload-ready", "payload-finished:3", "died:Shutdown");
         string[] payload = [.. w.Messages.Where(m => m.StartsWith("Payload reported", StringComparison.Ordinal)).Select(m => m[..m.IndexOf(',', StringComparison.Ordinal)])];
         payload.Should().Equal("Payload reported started: state Started", "Payload reported ready: state Ready", "Payload reported finished(3): state Finished");
     }
@@ -561,7 +559,7 @@ public sealed class VmInstanceStateMachineTests
     {
         await using var w = new InProcessWorld();
         VmInstance vm = await w.StartAsync();
-        var events = new PayloadEvents();
+        var events = new PayloadRecorder(vm);
         vm.RegisterCallback(events);
 
         vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Error, 5, "disk full"), null).Should().BeNull();
@@ -579,7 +577,7 @@ public sealed class VmInstanceStateMachineTests
     {
         await using var w = new InProcessWorld();
         VmInstance vm = await w.StartAsync();
-        var events = new PayloadEvents();
+        var events = new PayloadRecorder(vm);
         vm.RegisterCallback(events);
 
         vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Error, 7), null).Should().BeNull();
@@ -642,7 +640,7 @@ public sealed class VmInstanceStateMachineTests
         VmInstance vm = await w.CreateAsync(payload: new PayloadChannelOptions { Stdio = true });
         w.Vmm.Next.Ready.SetResult();
         await vm.StartAsync();
-        var taker = new PayloadEvents();
+        var taker = new PayloadRecorder(vm);
         vm.RegisterCallback(taker);
         using var stdio = new MemoryStream();
         vm.PayloadStdioDelivered.Should().BeFalse();
@@ -651,7 +649,7 @@ public sealed class VmInstanceStateMachineTests
         w.Vmm.Next.Exit(0, DeathReason.Shutdown);
         await vm.WaitForDeathAsync().WaitAsync(Wait);
 
-        taker.Events.Should().Equal("started:stream", "died:Shutdown");
+        taker.Events.Should().Equal("payload-started:stdio", "died:Shutdown");
         vm.PayloadStdioDelivered.Should().BeTrue();
     }
 
@@ -662,39 +660,14 @@ public sealed class VmInstanceStateMachineTests
         VmInstance vm = await w.CreateAsync(payload: new PayloadChannelOptions { Stdio = true });
         w.Vmm.Next.Ready.SetResult();
         await vm.StartAsync();
-        var taker = new PayloadEvents();
+        var taker = new PayloadRecorder(vm);
         vm.RegisterCallback(taker);
 
         vm.ApplyPayloadReport(new(Virtualization.Core.Payload.PayloadReportKind.Started), null).Should().BeNull();
         w.Vmm.Next.Exit(0, DeathReason.Shutdown);
         await vm.WaitForDeathAsync().WaitAsync(Wait);
 
-        taker.Events.Should().Equal("started:null", "died:Shutdown");
+        taker.Events.Should().Equal("payload-started", "died:Shutdown");
         vm.PayloadStdioDelivered.Should().BeFalse("no stream was handed over");
-    }
-
-    /// <summary>Records payload callbacks and the death as short strings.</summary>
-    private sealed class PayloadEvents : IVirtualMachineCallback
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _events = new();
-
-        public string[] Events => [.. _events];
-
-        public void OnPayloadStarted(int cid, Stream? stream) => _events.Enqueue(stream is null ? "started:null" : "started:stream");
-
-        public void OnPayloadReady(int cid) => _events.Enqueue("ready");
-
-        public void OnPayloadFinished(int cid, int exitCode) => _events.Enqueue($"finished:{exitCode}");
-
-        public void OnError(int cid, int errorCode, string message) => _events.Enqueue($"error:{errorCode}:{message ?? "(null)"}");
-
-        public void OnDied(int cid, DeathReason reason) => _events.Enqueue($"died:{reason}");
-    }
-
-    private sealed class RecordingCallbackStub : IVirtualMachineCallback
-    {
-        public void OnDied(int cid, DeathReason reason)
-        {
-        }
     }
 }

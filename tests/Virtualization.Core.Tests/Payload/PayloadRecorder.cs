@@ -45,7 +45,7 @@ internal sealed class PayloadRecorder(IVirtualMachine vm) : IVirtualMachineCallb
 
     public void OnPayloadFinished(int cid, int exitCode) => Record($"payload-finished:{exitCode}");
 
-    public void OnError(int cid, int errorCode, string message) => Record($"error:{errorCode}:{message}");
+    public void OnError(int cid, int errorCode, string message) => Record($"error:{errorCode}:{message ?? "(null)"}"); // null would read as ""
 
     public void OnDied(int cid, DeathReason reason)
     {

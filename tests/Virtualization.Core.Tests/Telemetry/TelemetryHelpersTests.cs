@@ -27,7 +27,6 @@ public sealed class TelemetryHelpersTests
         using Activity? withCid = VirtualizationTelemetry.StartActivity("vct.test.cid", 17, "crosvm");
         using Activity? withoutCid = VirtualizationTelemetry.StartActivity("vct.test.nocid", null, "qemu");
 
-        withCid.Should().NotBeNull();
         withCid!.OperationName.Should().Be("vct.test.cid");
         withCid.Kind.Should().Be(ActivityKind.Internal);
         withCid.Source.Name.Should().Be("Virtualization.Core");
