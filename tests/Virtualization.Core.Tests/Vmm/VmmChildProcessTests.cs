@@ -240,10 +240,14 @@ public sealed class VmmChildProcessTests : IDisposable
     {
         // The VMM leaves a process in its own session holding the console socket (the helper's group kill misses it),
         // so the console never reaches end-of-file: the exit alone must end input writes, before the 1 s drain wait.
+        // "up" waits for the daemon's pid file, which it writes after setsid: until then the daemon is still in the
+        // VMM's group, and a kill that came first would take it too (seen once on a loaded CI machine).
         string daemonPid = _dir.File("daemon.pid");
         var console = new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5);
         VmmChildProcess child = await StartAsync(
-            $"setsid -f sh -c 'echo $$ > {daemonPid}; exec sleep 120'; echo up; exec sleep 600", console: console);
+            $"setsid -f sh -c 'echo $$ > {daemonPid}.tmp; mv {daemonPid}.tmp {daemonPid}; exec sleep 120'; " +
+            $"while [ ! -e {daemonPid} ]; do sleep 0.01; done; echo up; exec sleep 600",
+            console: console);
         try
         {
             await console.Lines.WaitAsync(l => l == "up", "up", Bound, CancellationToken.None);
