@@ -17,11 +17,16 @@ internal static class CrosvmControl
     /// <summary>Runs <c>crosvm ARGS... SOCKET</c>; returns its stdout.</summary>
     /// <exception cref="VirtualMachineControlException">It exited with an error or timed out.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the command is killed).</exception>
+    internal static Task<string> RunAsync(
+        string crosvmPath, string socket, string operation, IReadOnlyList<string> arguments, int cid, CancellationToken cancellationToken) =>
+        RunAsync(crosvmPath, socket, operation, arguments, cid, Timeout, cancellationToken);
+
+    /// <summary>Runs <c>crosvm ARGS... SOCKET</c> under <paramref name="timeout"/>; returns its stdout.</summary>
     internal static async Task<string> RunAsync(
-        string crosvmPath, string socket, string operation, IReadOnlyList<string> arguments, int cid, CancellationToken cancellationToken)
+        string crosvmPath, string socket, string operation, IReadOnlyList<string> arguments, int cid, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(Timeout);
+        limit.CancelAfter(timeout);
         Command command = Command.Run(crosvmPath, [.. arguments, socket], options => options
             .ThrowOnError(false)
             .CancellationToken(limit.Token));
@@ -33,7 +38,9 @@ internal static class CrosvmControl
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new VirtualMachineControlException(
-                $"crosvm {operation} for VM with CID {cid} did not finish within {Timeout.TotalSeconds:0} s and was killed; the VM may be stuck. Kill it if it does not recover.",
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"crosvm {operation} for VM with CID {cid} did not finish within {timeout.TotalSeconds:0.###} s and was killed; the VM may be stuck. Kill it if it does not recover."),
                 operation,
                 string.Empty,
                 e);

@@ -66,6 +66,9 @@ internal abstract class VmmProcess : IVmmProcess
     /// <inheritdoc/>
     public abstract Task<MemoryBalloonStats> GetBalloonStatsAsync(CancellationToken cancellationToken);
 
+    /// <summary>One readiness check, as <see cref="WaitUntilReadyAsync"/> makes it (for tests of each kind's probe).</summary>
+    internal ValueTask<bool> ProbeOnceAsync(CancellationToken cancellationToken) => IsUpAsync(cancellationToken);
+
     /// <summary>One readiness check: true once the VMM's control channel works.</summary>
     protected abstract ValueTask<bool> IsUpAsync(CancellationToken cancellationToken);
 

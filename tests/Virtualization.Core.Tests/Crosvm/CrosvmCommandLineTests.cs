@@ -45,6 +45,31 @@ public sealed class CrosvmCommandLineTests
     }
 
     [Theory]
+    [InlineData("disk.img", "disk")]
+    [InlineData("-x=--protected-vm", "disk")]
+    [InlineData("", "disk")]
+    public void Build_RelativeDiskPath_IsRefusedLoudly_NotPassedToCrosvm(string path, string what)
+    {
+        // Validation makes every path absolute; this guards against a slip that would let crosvm read a path as an option.
+        var request = new VmmLaunchRequest(3, new VirtualMachineRawConfig { Kernel = "/k" }, [new VmmDisk(path, false)], "/tmp/vm-3", null, NullLogger.Instance);
+
+        Action build = () => CrosvmCommandLine.Build(request, consoleToStdout: true);
+
+        build.Should().Throw<ArgumentException>().Which.Message.Should().Be(
+            $"The {what} path '{path}' is not absolute; crosvm could read it as an option. Paths are made absolute during validation. (Parameter 'path')");
+    }
+
+    [Fact]
+    public void Build_RelativeTemporaryFolder_IsRefusedNamingTheControlSocket()
+    {
+        var request = new VmmLaunchRequest(3, new VirtualMachineRawConfig { Kernel = "/k" }, [], "vm-3", null, NullLogger.Instance);
+
+        Action build = () => CrosvmCommandLine.Build(request, consoleToStdout: true);
+
+        build.Should().Throw<ArgumentException>().Which.Message.Should().StartWith("The control socket path 'vm-3/crosvm.sock' is not absolute;");
+    }
+
+    [Theory]
     [InlineData("/plain/path.img", "/plain/path.img")]
     [InlineData("/with space/é.img", "/with space/é.img")]
     [InlineData("/a=b/c.img", "/a=b/c.img")]

@@ -64,6 +64,29 @@ public sealed class CrosvmControlTests : IDisposable
         await run.Invoking(t => t).Should().ThrowAsync<OperationCanceledException>();
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_NotDoneWithinTheTimeout_IsKilled_AndIsAControlErrorThatSaysSo()
+    {
+        string pidFile = Path.Combine(_folder, "pid");
+        string crosvm = Script($"echo $$ > '{pidFile}'; exec sleep 60");
+
+        Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 9, TimeSpan.FromMilliseconds(1500), CancellationToken.None);
+
+        VirtualMachineControlException e = (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which;
+        e.Message.Should().Be("crosvm balloon_stats for VM with CID 9 did not finish within 1.5 s and was killed; the VM may be stuck. Kill it if it does not recover.");
+        e.Operation.Should().Be("balloon_stats");
+        e.Detail.Should().BeEmpty();
+        e.InnerException.Should().BeAssignableTo<OperationCanceledException>();
+        // The script may not have run yet when the timeout came on a loaded machine; if it did, it must be gone.
+        if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid))
+        {
+            (await ProcessProbe.WaitUntilAsync(() => !ProcessProbe.IsAlive(pid), TimeSpan.FromSeconds(20))).Should().BeTrue("the command is killed, not left running");
+        }
+    }
+
+    [Fact]
+    public void Timeout_Is30Seconds() => CrosvmControl.Timeout.Should().Be(TimeSpan.FromSeconds(30));
+
     [Fact]
     public void ParseStats_ReadsEveryField_AndNullOrMissingOrNonNumberAsNull()
     {
