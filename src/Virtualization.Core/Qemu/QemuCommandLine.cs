@@ -105,21 +105,29 @@ internal static class QemuCommandLine
     {
         try
         {
-            foreach (string line in File.ReadLines("/proc/cpuinfo"))
-            {
-                if (line.StartsWith("cpu MHz", StringComparison.Ordinal)
-                    && double.TryParse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz)
-                    && mhz > 0)
-                {
-                    return (long)Math.Round(mhz * 1000);
-                }
-            }
+            return ParseCpuKhz(File.ReadLines("/proc/cpuinfo"));
         }
         catch (IOException)
         {
         }
         catch (UnauthorizedAccessException)
         {
+        }
+
+        return null;
+    }
+
+    /// <summary>The first positive <c>cpu MHz : N</c> of /proc/cpuinfo's <paramref name="lines"/>, in kHz (rounded), if any.</summary>
+    internal static long? ParseCpuKhz(IEnumerable<string> lines)
+    {
+        foreach (string line in lines)
+        {
+            if (line.StartsWith("cpu MHz", StringComparison.Ordinal)
+                && double.TryParse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz)
+                && mhz > 0)
+            {
+                return (long)Math.Round(mhz * 1000);
+            }
         }
 
         return null;

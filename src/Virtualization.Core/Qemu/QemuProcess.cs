@@ -17,18 +17,26 @@ internal sealed class QemuProcess : VmmProcess
     internal const int StatsPollingSeconds = 1;
 
     /// <summary>How long a QMP control command may take.</summary>
-    private static readonly TimeSpan ControlTimeout = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan ControlTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly string BalloonPath = "/machine/peripheral/" + QemuCommandLine.BalloonId;
 
     private readonly TimeSpan _stopGracePeriod;
     private readonly long _guestMemoryBytes;
+    private readonly TimeProvider _time;
     private volatile QmpClient? _qmp;
     private volatile bool _paused;
 
-    internal QemuProcess(VmmChildProcess child, string qmpSocket, TimeSpan stopGracePeriod, long guestMemoryBytes)
+    /// <summary>Wraps <paramref name="child"/>, a QEMU whose QMP socket is <paramref name="qmpSocket"/>.</summary>
+    /// <param name="child">The QEMU process.</param>
+    /// <param name="qmpSocket">Path of its QMP socket.</param>
+    /// <param name="stopGracePeriod">The stop's grace: <c>quit</c> is sent when half of it is over.</param>
+    /// <param name="guestMemoryBytes">The guest's memory, for the balloon.</param>
+    /// <param name="time">Times the half-grace <c>quit</c> and the control timeout (a fake one in tests).</param>
+    internal QemuProcess(VmmChildProcess child, string qmpSocket, TimeSpan stopGracePeriod, long guestMemoryBytes, TimeProvider? time = null)
         : base(child, "qemu")
     {
+        _time = time ?? TimeProvider.System;
         _guestMemoryBytes = guestMemoryBytes;
         _qmpSocket = qmpSocket;
         _stopGracePeriod = stopGracePeriod;
@@ -72,9 +80,9 @@ internal sealed class QemuProcess : VmmProcess
         }
 
         // Ask the guest first; a guest without ACPI power-button handling ignores it, so quit after half the grace.
+        using var halfGrace = new CancellationTokenSource(_stopGracePeriod / 2, _time);
+        using var half = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, halfGrace.Token);
         await qmp.SendAsync("system_powerdown", cancellationToken).ConfigureAwait(false);
-        using var half = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        half.CancelAfter(_stopGracePeriod / 2);
         await Task.WhenAny(Child.ProcessExited, Task.Delay(Timeout.Infinite, half.Token)).ConfigureAwait(false);
         if (!Child.ProcessExited.IsCompleted)
         {
@@ -183,8 +191,8 @@ internal sealed class QemuProcess : VmmProcess
     {
         QmpClient qmp = _qmp ?? throw new VirtualMachineControlException(
             $"QEMU's QMP connection is not open, so {operation} cannot be sent.", operation, string.Empty);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(ControlTimeout);
+        using var timeout = new CancellationTokenSource(ControlTimeout, _time);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             return await qmp.ExecuteAsync(command, argumentsJson, limit.Token).ConfigureAwait(false);

@@ -30,11 +30,14 @@ internal sealed partial class QemuRunner : VmmRunner
     protected override IReadOnlyList<string> SocketNames => s_socketNames;
 
     /// <summary>Whether <c>/dev/kvm</c> opens for reading and writing (which does not prove that KVM guests run: nested KVM may hang).</summary>
-    internal static bool KvmUsable()
+    internal static bool KvmUsable() => KvmUsable(KvmDevice);
+
+    /// <summary>Whether <paramref name="device"/> opens for reading and writing.</summary>
+    internal static bool KvmUsable(string device)
     {
         try
         {
-            using var kvm = File.Open(KvmDevice, FileMode.Open, FileAccess.ReadWrite);
+            using var kvm = File.Open(device, FileMode.Open, FileAccess.ReadWrite);
             return true;
         }
         catch (IOException)

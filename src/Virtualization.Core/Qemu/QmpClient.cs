@@ -135,6 +135,9 @@ internal sealed class QmpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>How many commands wait for a reply (an ended command, answered, failed or cancelled, is forgotten).</summary>
+    internal int PendingCommands => _pending.Count;
+
     /// <summary>Waits until QEMU closes the socket (it exits), so every event has been seen.</summary>
     internal Task Completion => _readLoop;
 

@@ -8,6 +8,17 @@ namespace Virtualization.Core.Tests.Qemu;
 
 public sealed class QemuCommandLineTests
 {
+    [Theory]
+    [InlineData(2399998L, "processor\t: 0", "cpu family\t: 6", "model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz", "cpu MHz\t\t: 2399.998", "cpu MHz\t\t: 1000.000")]
+    [InlineData(1500500L, "cpu MHz\t\t: 0.000", "cpu MHz\t\t: -3.5", "cpu MHz\t\t: fast", "cpu MHz\t\t: 1500.4996")]
+    [InlineData(1L, "cpu MHz : 0.0006")]
+    [InlineData(null, "cpu MHz\t\t: 0.000")]
+    [InlineData(null, "cpu MHz")]
+    [InlineData(null, "bogomips\t: 4799.99", "model name\t: cpu MHz: 3000")]
+    [InlineData(null)]
+    public void ParseCpuKhz_IsTheFirstPositiveCpuMhzLine_InKhz(long? expected, params string[] lines) =>
+        QemuCommandLine.ParseCpuKhz(lines).Should().Be(expected);
+
     [Fact]
     public void Build_KernelDisksVsock_ProducesMicrovmArgv()
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Virtualization.Core.Qemu;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
@@ -186,6 +187,18 @@ public sealed class QemuProcessTests
             .Should().Be(new MemoryBalloonStats(268435456, 536870912, null, null, null, null, null, null));
     }
 
+    [Fact]
+    public void ParseStats_EveryStatistic_IsReadFromItsOwnField()
+    {
+        using var balloon = JsonDocument.Parse("{\"actual\": 1000}");
+        using var guestStats = JsonDocument.Parse(
+            "{\"stats\": {\"stat-swap-in\": 9, \"stat-total-memory\": 101, \"stat-free-memory\": 102, \"stat-available-memory\": 103, "
+            + "\"stat-disk-caches\": 104, \"stat-major-faults\": 105, \"stat-minor-faults\": 106}}");
+
+        QemuProcess.ParseStats(balloon.RootElement, guestStats.RootElement, 5000)
+            .Should().Be(new MemoryBalloonStats(4000, 5000, 101, 102, 103, 104, 105, 106));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task ControlCommands_QemuRefusesOrHangsUp_ThrowControlExceptionsWithWhatItSaid()
     {
@@ -285,6 +298,81 @@ public sealed class QemuProcessTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task RequestStopAsync_QuitComesWhenHalfTheGraceIsOver_NotLater()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = new ScriptedQmpServer();
+        (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", TimeSpan.FromSeconds(10), time);
+        try
+        {
+            Task stop = process.RequestStopAsync(CancellationToken.None);
+            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+
+            time.Advance(TimeSpan.FromSeconds(5));
+
+            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"quit\"}\n");
+            await stop;
+        }
+        finally
+        {
+            await CleanUpAsync(server, process);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RequestStopAsync_GuestPowersOffBeforeHalfTheGrace_SendsNoQuit()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = new ScriptedQmpServer();
+        (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", TimeSpan.FromSeconds(10), time);
+        try
+        {
+            Task stop = process.RequestStopAsync(CancellationToken.None);
+            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+
+            time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+            process.Kill(); // the guest powers off
+
+            await stop;
+            qemu.CloseOutput();
+            await process.Exited;
+            (await qemu.ReadToEndAsync()).Should().BeEmpty("half the grace was not over when QEMU exited");
+        }
+        finally
+        {
+            await CleanUpAsync(server, process);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ControlCommand_NoAnswerWithinTheControlTimeout_IsAControlErrorThatSaysSo()
+    {
+        QemuProcess.ControlTimeout.Should().Be(TimeSpan.FromSeconds(30));
+        var time = new FakeTimeProvider();
+        await using var server = new ScriptedQmpServer();
+        (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", time: time);
+        try
+        {
+            Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(CancellationToken.None);
+            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":2}\n");
+
+            time.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
+            stats.IsCompleted.Should().BeFalse("the control timeout is not over");
+            time.Advance(TimeSpan.FromTicks(1));
+
+            VirtualMachineControlException e = (await stats.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
+            e.Message.Should().Be("QEMU did not answer balloon_stats (QMP query-balloon) within 30 s; the VM may be stuck.");
+            e.Operation.Should().Be("balloon_stats");
+            e.Detail.Should().BeEmpty();
+            e.InnerException.Should().BeAssignableTo<OperationCanceledException>();
+        }
+        finally
+        {
+            await CleanUpAsync(server, process);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task RequestStopAsync_CancelledWhileWaitingForTheGuest_ThrowsAndSendsNoQuit()
     {
         await using var server = new ScriptedQmpServer();
@@ -374,10 +462,10 @@ public sealed class QemuProcessTests
 
     /// <summary>Launches <paramref name="script"/>, lets the process come up over <paramref name="server"/>, answers the statistics switch.</summary>
     private static async Task<(QemuProcess Process, VmmChildProcess Child, ScriptedQmpConnection Qemu)> StartUpAsync(
-        ScriptedQmpServer server, string script, TimeSpan? grace = null)
+        ScriptedQmpServer server, string script, TimeSpan? grace = null, TimeProvider? time = null)
     {
         VmmChildProcess child = await LaunchChildAsync(script);
-        var process = new QemuProcess(child, server.SocketPath, grace ?? LongGrace, GuestMemory);
+        var process = new QemuProcess(child, server.SocketPath, grace ?? LongGrace, GuestMemory, time);
         Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
         await process.WaitUntilReadyAsync(CancellationToken.None);
         ScriptedQmpConnection qemu = await accepted;

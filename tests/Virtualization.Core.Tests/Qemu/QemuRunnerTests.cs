@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Virtualization.Core.Disks;
 using Virtualization.Core.Qemu;
+using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 
@@ -100,6 +102,79 @@ public sealed class QemuRunnerTests
         runner.Name.Should().Be("qemu");
         runner.MaxParamsLength.Should().Be(1984, "Linux's 2048-byte x86 command line, less 64 for what is prepended");
     }
+
+    [Fact]
+    public void KvmUsable_IsWhetherTheDeviceOpensForReadingAndWriting()
+    {
+        using var dir = new TempDir();
+        string file = dir.File("kvm");
+        File.WriteAllText(file, string.Empty);
+
+        QemuRunner.KvmUsable(file).Should().BeTrue();
+        QemuRunner.KvmUsable(dir.File("absent")).Should().BeFalse("a missing device (IOException)");
+        QemuRunner.KvmUsable(dir.Path).Should().BeFalse("a folder (UnauthorizedAccessException)");
+    }
+
+    [Fact]
+    public void Validate_Protected_IsRefused()
+    {
+        Action validate = () => Runner().Validate(new VirtualMachineRawConfig { Kernel = "/k", Protected = true });
+
+        VirtualMachineConfigException e = validate.Should().Throw<VirtualMachineConfigException>().Which;
+        e.Field.Should().Be("Protected");
+        e.Message.Should().Be("Invalid VM configuration: Protected: protected VMs need crosvm with pKVM; QEMU cannot run them. (Parameter 'Protected')");
+    }
+
+    [SkippableFact]
+    public void Validate_VsockTransportWithoutVhostVsock_IsRefusedNamingTheTransport()
+    {
+        Skip.If(File.Exists("/dev/vhost-vsock"), "/dev/vhost-vsock is present, so the vsock transport is allowed here");
+
+        Action validate = () => Runner().Validate(new VirtualMachineRawConfig
+        {
+            Kernel = "/k",
+            PayloadChannel = new PayloadChannelOptions { Transport = PayloadTransport.Vsock },
+        });
+
+        VirtualMachineConfigException e = validate.Should().Throw<VirtualMachineConfigException>().Which;
+        e.Field.Should().Be("PayloadChannel.Transport");
+        e.Message.Should().StartWith("Invalid VM configuration: PayloadChannel.Transport: the vsock transport needs /dev/vhost-vsock on the host");
+    }
+
+    [Fact]
+    public void Validate_WritablePartition_IsRefusedNamingItsDisk_ReadOnlyPartitionsAndImagesAreFine()
+    {
+        var readOnly = new DiskImage(null, false, [new Partition("boot", "/p/boot.img", false), new Partition("root", "/p/root.img", false)]);
+        var writable = new DiskImage(null, false, [new Partition("boot", "/p/boot.img", false), new Partition("data", "/p/data.img", true)]);
+        QemuRunner runner = Runner();
+
+        runner.Validate(new VirtualMachineRawConfig { Kernel = "/k", Disks = [new DiskImage("/img/a.raw", writable: true), readOnly] });
+        Action validate = () => runner.Validate(new VirtualMachineRawConfig { Kernel = "/k", Disks = [new DiskImage("/img/a.raw", writable: true), readOnly, writable] });
+
+        VirtualMachineConfigException e = validate.Should().Throw<VirtualMachineConfigException>().Which;
+        e.Field.Should().Be("Disks[2].Partitions");
+        e.Message.Should().Be(
+            "Invalid VM configuration: Disks[2].Partitions: partition 'data' is writable, but QEMU cannot read composite disks, so partitions are copied into one raw "
+            + "image and writes would be lost. Use crosvm, or make the partition read-only. (Parameter 'Disks[2].Partitions')");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task PrepareDisks_PartitionedDisk_IsARawGptImageNamedAfterItsIndex()
+    {
+        using var dir = new TempDir();
+        string partition = dir.CreateImage("part.img", 8192, 7);
+        var disk = new DiskImage(null, false, [new Partition("data", partition, false)]);
+        var config = new VirtualMachineRawConfig { Kernel = "/k", Disks = [new DiskImage("/img/a.raw"), disk] };
+        string folder = Directory.CreateDirectory(dir.File("vm")).FullName;
+
+        VmmDisk[] disks = await Runner().PrepareDisksAsync(
+            config, [null, CompositeDiskBuilder.Validate(disk.Partitions)], folder, CancellationToken.None);
+
+        disks.Should().Equal(new VmmDisk("/img/a.raw", false), new VmmDisk(Path.Combine(folder, "disk-1.img"), false));
+        new FileInfo(disks[1].Path).Length.Should().BeGreaterThan(8192, "the GPT image holds the partition and its tables");
+    }
+
+    private static QemuRunner Runner() => new("/usr/bin/qemu-system-x86_64", VmAcceleration.Tcg, TimeSpan.FromSeconds(10));
 
     private static bool KvmOpens()
     {

@@ -317,6 +317,7 @@ public sealed class QmpClientTests
         await cts.CancelAsync();
 
         await pending.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
+        client.PendingCommands.Should().Be(0, "a cancelled command is forgotten, not kept waiting for a reply");
         await qemu.SendLineAsync("{\"return\": {\"late\": true}, \"id\": 1}");
 
         // Already cancelled: nothing is written, but the id is used up.
@@ -326,6 +327,7 @@ public sealed class QmpClientTests
         (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":3}\n");
         await qemu.SendLineAsync("{\"return\": {\"actual\": 3}, \"id\": 3}");
         (await next).GetProperty("actual").GetInt64().Should().Be(3);
+        client.PendingCommands.Should().Be(0);
     }
 
     [Fact(Timeout = 30_000)]
