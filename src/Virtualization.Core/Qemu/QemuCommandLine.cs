@@ -101,7 +101,8 @@ internal static class QemuCommandLine
     /// <summary>The host CPU's clock in kHz (<c>cpu MHz</c> of /proc/cpuinfo), if it can be read.</summary>
     private static readonly Lazy<long?> HostTscKhz = new(ReadHostTscKhz);
 
-    private static long? ReadHostTscKhz()
+    /// <summary>The host CPU's clock in kHz from /proc/cpuinfo, or null if it cannot be read or says none.</summary>
+    internal static long? ReadHostTscKhz()
     {
         try
         {

@@ -27,6 +27,12 @@ internal sealed class QemuProcess : VmmProcess
     private volatile QmpClient? _qmp;
     private volatile bool _paused;
 
+    /// <summary>
+    /// Switching the balloon's statistics polling on, sent once QMP is up and not waited for; it never faults (a refusal
+    /// or a QEMU that exits only leaves the statistics unreported).
+    /// </summary>
+    internal Task StatsSwitch { get; private set; } = Task.CompletedTask;
+
     /// <summary>Wraps <paramref name="child"/>, a QEMU whose QMP socket is <paramref name="qmpSocket"/>.</summary>
     /// <param name="child">The QEMU process.</param>
     /// <param name="qmpSocket">Path of its QMP socket.</param>
@@ -117,7 +123,7 @@ internal sealed class QemuProcess : VmmProcess
         if (_qmp is { } qmp)
         {
             // Best effort: without it the guest statistics stay unreported (null), nothing else changes.
-            _ = EnableBalloonStatsAsync(qmp);
+            StatsSwitch = EnableBalloonStatsAsync(qmp);
         }
 
         return _qmp is not null;

@@ -20,6 +20,24 @@ public sealed class QemuCommandLineTests
         QemuCommandLine.ParseCpuKhz(lines).Should().Be(expected);
 
     [Fact]
+    public void ReadHostTscKhz_IsThisHostsFirstPositiveCpuMhz()
+    {
+        // An independent reading of /proc/cpuinfo (null where it has no "cpu MHz", as on arm64).
+        long? expected = null;
+        foreach (string line in File.ReadLines("/proc/cpuinfo"))
+        {
+            Match m = Regex.Match(line, @"^cpu MHz\s*:\s*([0-9.]+)$");
+            if (m.Success && double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) is > 0 and var mhz)
+            {
+                expected = (long)Math.Round(mhz * 1000);
+                break;
+            }
+        }
+
+        QemuCommandLine.ReadHostTscKhz().Should().Be(expected);
+    }
+
+    [Fact]
     public void Build_KernelDisksVsock_ProducesMicrovmArgv()
     {
         var config = new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", Initrd = "/k/initrd", Params = "quiet", MemoryMib = 300, CpuCount = 2 };

@@ -164,6 +164,7 @@ public sealed class QemuProcessTests
 
             await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
+            await process.Invoking(p => p.StatsSwitch.WaitAsync(TimeSpan.FromSeconds(20))).Should().NotThrowAsync("a refusal is swallowed");
             UnobservedExceptions.Flush();
             unobserved.Matching<QmpErrorException>().Should().NotContain(
                 e => e.Flatten().InnerExceptions.Any(i => i.Message.Contains(Desc, StringComparison.Ordinal)));
