@@ -119,16 +119,9 @@ public sealed class CrosvmCommandLineTests
     [Fact(Timeout = 30_000)]
     public async Task FakeCrosvm_RejectsUnknownFlag_WithExit35()
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(TestPaths.FakeCrosvm) { RedirectStandardError = true };
-        foreach (string a in new[] { "run", "--no-such-flag", "/k" })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        (int exitCode, _, string stderr) = await Virtualization.Core.Tests.Disks.DiskTools.RunAsync(TestPaths.FakeCrosvm, "run", "--no-such-flag", "/k");
 
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        p.ExitCode.Should().Be(35);
+        exitCode.Should().Be(35);
         stderr.Should().Contain("Unrecognized argument: --no-such-flag");
     }
 }

@@ -78,6 +78,10 @@ internal static class DiskTools
         return path!;
     }
 
+    /// <summary>
+    /// Runs <paramref name="exe"/> to its exit (LC_ALL=C) and returns its code and output; after 20 s it is killed with
+    /// everything it started, and a <see cref="TimeoutException"/> says so. The suite's helper for a short-lived process.
+    /// </summary>
     public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, params string[] args)
     {
         var psi = new ProcessStartInfo(exe)
@@ -102,8 +106,8 @@ internal static class DiskTools
         }
         catch (OperationCanceledException)
         {
-            process.Kill();
-            throw;
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not exit within 20 s and was killed.");
         }
 
         return (process.ExitCode, await stdout, await stderr);

@@ -239,13 +239,10 @@ public sealed class PayloadFakeVmmTests
             99, h.Config() with { PayloadChannel = options }, [], folder, null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         List<string> argv = Virtualization.Core.Crosvm.CrosvmCommandLine.Build(request, consoleToStdout: false);
 
-        var start = new System.Diagnostics.ProcessStartInfo(TestPaths.FakeCrosvm) { RedirectStandardError = true };
-        argv.ForEach(start.ArgumentList.Add);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        string stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        // Bounded and killed on timeout: a fake that wrongly runs on must not outlive the test.
+        (int exitCode, _, string stderr) = await Virtualization.Core.Tests.Disks.DiskTools.RunAsync(TestPaths.FakeCrosvm, [.. argv]);
 
-        process.ExitCode.Should().Be(1);
+        exitCode.Should().Be(1);
         stderr.Should().Contain("Failed to connect to socket");
     }
 }
