@@ -73,8 +73,7 @@ public sealed class CrosvmProcessTests : IDisposable
     [Fact(Timeout = 60_000)]
     public async Task Probe_IsUpOnlyOnceTheControlSocketListens()
     {
-        CrosvmProcess process = await StartAsync("exec sleep 600", controlTool: "/bin/false");
-        try
+        await WhileRunningAsync(controlTool: "/bin/false", async process =>
         {
             (await process.ProbeOnceAsync(CancellationToken.None)).Should().BeFalse("there is no control socket yet");
 
@@ -85,67 +84,44 @@ public sealed class CrosvmProcessTests : IDisposable
 
             socket.Listen();
             (await process.ProbeOnceAsync(CancellationToken.None)).Should().BeTrue();
-        }
-        finally
-        {
-            process.Kill();
-            await process.Exited.WaitAsync(Bound);
-        }
+        });
     }
 
     [Fact(Timeout = 60_000)]
     public async Task Probe_ARegularFileAtTheSocketPath_IsNotUp()
     {
-        CrosvmProcess process = await StartAsync("exec sleep 600", controlTool: "/bin/false");
-        try
+        await WhileRunningAsync(controlTool: "/bin/false", async process =>
         {
             File.WriteAllText(ControlSocket, "not a socket");
 
             (await process.ProbeOnceAsync(CancellationToken.None)).Should().BeFalse();
-        }
-        finally
-        {
-            process.Kill();
-            await process.Exited.WaitAsync(Bound);
-        }
+        });
     }
 
     [Fact(Timeout = 60_000)]
     public async Task RequestStop_RunsCrosvmStopOnTheControlSocket_AndLogsNothingWhenItWorks()
     {
         string argv = _dir.File("argv");
-        CrosvmProcess process = await StartAsync("exec sleep 600", ShellScript.Write(_dir.File("crosvm"), $"printf '%s\\n' \"$@\" > '{argv}'; exit 0"));
-        try
+        await WhileRunningAsync(ShellScript.Write(_dir.File("crosvm"), $"printf '%s\\n' \"$@\" > '{argv}'; exit 0"), async process =>
         {
             await process.RequestStopAsync(CancellationToken.None).WaitAsync(Bound);
 
             (await File.ReadAllLinesAsync(argv)).Should().Equal("stop", ControlSocket);
             _log.Entries.Should().BeEmpty();
-        }
-        finally
-        {
-            process.Kill();
-            await process.Exited.WaitAsync(Bound);
-        }
+        });
     }
 
     [Fact(Timeout = 60_000)]
     public async Task RequestStop_CrosvmStopFails_IsLoggedWithItsCodeAndStderr_NotThrown()
     {
         // The grace period and the kill that follow a stop request do the work; a refused request is only worth a warning.
-        CrosvmProcess process = await StartAsync("exec sleep 600", ShellScript.Write(_dir.File("crosvm"), "echo '  no such socket ' >&2; exit 2"));
-        try
+        await WhileRunningAsync(ShellScript.Write(_dir.File("crosvm"), "echo '  no such socket ' >&2; exit 2"), async process =>
         {
             await process.RequestStopAsync(CancellationToken.None).WaitAsync(Bound);
 
             _log.Entries.Select(e => (e.Level, e.Message)).Should().Equal(
                 (LogLevel.Warning, "Graceful stop was refused (exit code 2): no such socket"));
-        }
-        finally
-        {
-            process.Kill();
-            await process.Exited.WaitAsync(Bound);
-        }
+        });
     }
 
     [Fact(Timeout = 60_000)]
@@ -153,8 +129,7 @@ public sealed class CrosvmProcessTests : IDisposable
     {
         string argv = _dir.File("argv");
         string crosvm = ShellScript.Write(_dir.File("crosvm"), $"printf '%s\\n' \"$@\" >> '{argv}'; echo refused >&2; exit 1");
-        CrosvmProcess process = await StartAsync("exec sleep 600", crosvm);
-        try
+        await WhileRunningAsync(crosvm, async process =>
         {
             (await Operation(() => process.SuspendAsync(CancellationToken.None))).Should().Be("suspend");
             (await Operation(() => process.ResumeAsync(CancellationToken.None))).Should().Be("resume");
@@ -163,12 +138,7 @@ public sealed class CrosvmProcessTests : IDisposable
 
             (await File.ReadAllLinesAsync(argv)).Should().Equal(
                 "suspend", ControlSocket, "resume", ControlSocket, "balloon", "4096", ControlSocket, "balloon_stats", ControlSocket);
-        }
-        finally
-        {
-            process.Kill();
-            await process.Exited.WaitAsync(Bound);
-        }
+        });
     }
 
     [Fact(Timeout = 60_000)]
@@ -193,6 +163,21 @@ public sealed class CrosvmProcessTests : IDisposable
 
     private static async Task<string> Operation(Func<Task> control) =>
         (await control.Should().ThrowAsync<VirtualMachineControlException>()).Which.Operation;
+
+    /// <summary>Runs <paramref name="test"/> against a VMM that runs until the test is over, then kills it.</summary>
+    private async Task WhileRunningAsync(string controlTool, Func<CrosvmProcess, Task> test)
+    {
+        CrosvmProcess process = await StartAsync("exec sleep 600", controlTool);
+        try
+        {
+            await test(process);
+        }
+        finally
+        {
+            process.Kill();
+            await process.Exited.WaitAsync(Bound);
+        }
+    }
 
     private async Task<CrosvmProcess> StartAsync(string body, string controlTool)
     {
