@@ -39,6 +39,9 @@ internal sealed class LifecycleModel(ModelBehaviour[] behaviours, bool[] created
         _ => nameof(DeathReason.Error),
     };
 
+    /// <summary>The exit codes that show crosvm's (and the stub's) VM ran, so an exit before the first probe is no start failure.</summary>
+    public static bool ShowsTheVmRan(int exitCode) => exitCode is 0 or 32 or 33 or 34 or 36;
+
     public void Create(int slot, string op)
     {
         VmModel vm = Slots[slot];
@@ -86,8 +89,11 @@ internal sealed class LifecycleModel(ModelBehaviour[] behaviours, bool[] created
         }
         else
         {
+            // Concurrently, a VmmExit cue may reach the VMM before the library has seen it up: with a code that only a
+            // failed start gives (1), this start then throws and the VM dies StartFailed. The exception is allowed
+            // here; the final state allows Dead/StartFailed only if such a cue was given while it ran (VmmExit).
             vm.Phase = ModelPhase.Running;
-            Record(op, Parallel ? "ok|refused" : "ok");
+            Record(op, Parallel ? "ok|refused|VirtualMachineStartException" : "ok");
         }
     }
 
@@ -192,8 +198,10 @@ internal sealed class LifecycleModel(ModelBehaviour[] behaviours, bool[] created
         if (vm.Phase == ModelPhase.Running && Parallel)
         {
             // Concurrently, the start this VM's Running stands for may still be under way (its socket not there yet):
-            // then the cue reaches no VMM. So the VMM may or may not have exited.
-            vm.PendingExit = [.. vm.PendingExit.Append(CodeReason(exitCode)).Distinct()];
+            // then the cue reaches no VMM. So the VMM may or may not have exited. If it got the cue before the library
+            // saw it up, a code that does not show the VM ran fails the start instead (StartFailed).
+            string[] reasons = ShowsTheVmRan(exitCode) ? [CodeReason(exitCode)] : [CodeReason(exitCode), nameof(DeathReason.StartFailed)];
+            vm.PendingExit = [.. vm.PendingExit.Concat(reasons).Distinct()];
             foreach (RegistrationModel registration in vm.Registrations.Where(r => r.Active))
             {
                 registration.MaybeDead = true; // OnDied once if it did exit, none if not.
