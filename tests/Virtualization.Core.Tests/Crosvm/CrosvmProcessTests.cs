@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Crosvm;
 using Virtualization.Core.Disks;
 using Virtualization.Core.Tests.Disks;
@@ -181,9 +180,7 @@ public sealed class CrosvmProcessTests : IDisposable
 
     private async Task<CrosvmProcess> StartAsync(string body, string controlTool)
     {
-        string script = ShellScript.Write(_dir.File($"vmm-{Guid.NewGuid():N}"), body);
-        VmmChildProcess child = await VmmChildProcess.StartAsync(
-            script, [], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5), NullLogger.Instance, CancellationToken.None);
+        VmmChildProcess child = await ShellScript.StartVmmAsync(_dir.Path, body);
         return new CrosvmProcess(child, controlTool, ControlSocket, _log, cid: 7, guestMemoryBytes: 1 << 30);
     }
 }

@@ -285,12 +285,8 @@ public sealed class VmmChildProcessTests : IDisposable
         }
     }
 
-    private async Task<VmmChildProcess> StartAsync(string body, Stream? output = null, GuestConsole? console = null)
-    {
-        string script = ShellScript.Write(_dir.File($"vmm-{Guid.NewGuid():N}"), body);
-        console ??= new GuestConsole(output, NullLogger.Instance, NullLogger.Instance, 5);
-        return await VmmChildProcess.StartAsync(script, [], console, _log, CancellationToken.None);
-    }
+    private Task<VmmChildProcess> StartAsync(string body, Stream? output = null, GuestConsole? console = null) =>
+        ShellScript.StartVmmAsync(_dir.Path, body, console ?? new GuestConsole(output, NullLogger.Instance, NullLogger.Instance, 5), _log);
 
     private string[] StderrLogLines() =>
         [.. _log.Entries.Where(e => e.Level == LogLevel.Debug && e.Message.StartsWith("VMM: ", StringComparison.Ordinal)).Select(e => e.Message)];

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
@@ -108,9 +107,7 @@ public sealed class VmmProcessTests : IDisposable
 
     private async Task<TestProcess> StartAsync(string body, int[] ranCodes, bool up = false)
     {
-        string script = ShellScript.Write(_dir.File($"vmm-{Guid.NewGuid():N}"), body);
-        VmmChildProcess child = await VmmChildProcess.StartAsync(
-            script, [], new GuestConsole(null, NullLogger.Instance, NullLogger.Instance, 5), NullLogger.Instance, CancellationToken.None);
+        VmmChildProcess child = await ShellScript.StartVmmAsync(_dir.Path, body);
         return new TestProcess(child, ranCodes, up);
     }
 
