@@ -13,6 +13,7 @@ internal static partial class Interop
         ESRCH = 3,
         EINTR = 4,
         ENXIO = 6,
+        ECHILD = 10,
         EBADF = 9,
         EAGAIN = 11,
         EWOULDBLOCK = EAGAIN,

@@ -16,7 +16,8 @@ namespace Virtualization.Core.Vmm;
 /// of its own and supervises it (see vcore-exec.c).
 /// <list type="bullet">
 /// <item>Death comes from the helper's pidfd (<see cref="PidfdWatcher"/>), never from the streams closing: the helper
-/// exits right after the VMM, having killed whatever the VMM left in its group.</item>
+/// exits right after the VMM, having killed whatever the VMM left in its group. The exit code is read through the same
+/// pidfd (<see cref="ReadExitCodeAsync"/>).</item>
 /// <item>Signals go through the pidfd only (<see cref="PidfdHandle.TrySignal"/>): this library never calls kill(2) on a
 /// bare pid or group. Killing asks the helper (SIGTERM), which SIGKILLs the VMM's group while the VMM is still its
 /// unreaped child, so the group id cannot belong to anyone else.</item>
@@ -196,6 +197,23 @@ internal sealed class VmmChildProcess
         }
     }
 
+    /// <summary>
+    /// The exit code of <paramref name="process"/>, which has exited (its <paramref name="pidfd"/> said so). It is read
+    /// through the pidfd without reaping (the runtime reaps its children on its own SIGCHLD handling); only when the
+    /// runtime reaped first, or <c>waitid</c> cannot take a pidfd (Linux &lt; 5.4), does it come from
+    /// <see cref="Process"/>, whose exit notification is a wait registration on the thread pool.
+    /// </summary>
+    internal static async Task<int> ReadExitCodeAsync(PidfdHandle pidfd, Process process)
+    {
+        if (pidfd.TryGetExitCode(out int exitCode))
+        {
+            return exitCode;
+        }
+
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        return process.ExitCode;
+    }
+
     private async Task<int> FinishAsync(Task consolePump, Task stderrPump)
     {
         int exitCode;
@@ -203,8 +221,7 @@ internal sealed class VmmChildProcess
         {
             await ProcessExited.ConfigureAwait(false);
             _guestConsole.Disconnect();
-            await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            exitCode = _process.ExitCode;
+            exitCode = await ReadExitCodeAsync(_pidfd, _process).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Exited never faults: a failure to observe the exit is logged and reported as -1.
         catch (Exception e)

@@ -89,6 +89,48 @@ internal static partial class TestInterop
         }
     }
 
+    /// <summary><c>posix_spawn(3)</c>; returns 0 or an error number (it does not set errno).</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "posix_spawn")]
+    private static unsafe partial int PosixSpawn(out int pid, byte* path, nint fileActions, nint attributes, byte** argv, byte** envp);
+
+    /// <summary>
+    /// Starts <paramref name="argv"/> (argv[0] an absolute path, an empty environment) as a child of this process that the
+    /// runtime does not track: unlike a <see cref="System.Diagnostics.Process"/>, nothing reaps it but the test, so it
+    /// stays a zombie after its exit. The test must reap it (<see cref="Reap"/>).
+    /// </summary>
+    internal static unsafe int SpawnUntracked(params string[] argv)
+    {
+        nint[] strings = [.. argv.Select(Marshal.StringToCoTaskMemUTF8)];
+        try
+        {
+            byte** args = stackalloc byte*[argv.Length + 1];
+            for (int i = 0; i < argv.Length; i++)
+            {
+                args[i] = (byte*)strings[i];
+            }
+
+            args[argv.Length] = null;
+            byte** environment = stackalloc byte*[1];
+            environment[0] = null;
+            int error = PosixSpawn(out int pid, args[0], 0, 0, args, environment);
+            return error == 0 ? pid : throw new IOException($"posix_spawn({argv[0]}) failed: error {error}");
+        }
+        finally
+        {
+            foreach (nint s in strings)
+            {
+                Marshal.FreeCoTaskMem(s);
+            }
+        }
+    }
+
+    /// <summary>Kills (SIGKILL through the pidfd; nothing if it already exited) and reaps a child from <see cref="SpawnUntracked"/>.</summary>
+    internal static void Reap(Core.Vmm.PidfdHandle pidfd)
+    {
+        pidfd.TrySignal(Interop.Sys.Signal.SIGKILL);
+        Interop.Sys.WaitId(Interop.Sys.P_PIDFD, pidfd, out _, Interop.Sys.WEXITED).Should().Be(0, "waitid reaps the child");
+    }
+
     /// <summary><c>ioctl(2)</c> with an out <c>unsigned int</c>.</summary>
     [LibraryImport(Interop.Libc, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int Ioctl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, nuint request, out uint value);
