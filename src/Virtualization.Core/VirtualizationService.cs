@@ -87,6 +87,11 @@ public sealed class VirtualizationService : IVirtualizationService, IDisposable
         _runner.CheckSocketPaths(Path.Combine(Path.GetFullPath(_options.TemporaryDirectory), "vm-" + _options.LastGuestCid));
         _loggerFactory = SafeLoggerFactory.Wrap(loggerFactory);
         _logger = _loggerFactory.CreateLogger("Virtualization.Core");
+        if (runner is null)
+        {
+            Core.Vmm.ProcessWideSetup.TryPrepare(_logger);
+        }
+
         _cids = new CidAllocator(
             _options.CidNamespace,
             _options.FirstGuestCid,

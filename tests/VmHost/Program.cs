@@ -7,7 +7,15 @@
 //                                           its default.
 //   VmHost run <crosvm> <kernel> <tempDir>  start a VM from a short-lived thread, print "VMM <pid>", then wait forever
 //                                           (in a CID namespace of its own).
+//   VmHost emfile <vmm> <kernel> <tempDir>  in a process where no VM was started yet: starts a VM with RLIMIT_NOFILE
+//                                           lowered to 0, 1, 2, ... descriptors above those open, for the first 200 ms of
+//                                           the start (a passing shortage), printing "LIMIT <n> <outcome>" for each, until
+//                                           one starts; then starts one more under the normal limit and prints
+//                                           "AFTER <state>". A start that meets the shortage must not stop later starts
+//                                           of the process from working.
 using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Virtualization.Core;
 
 switch (args.Length > 0 ? args[0] : string.Empty)
@@ -80,7 +88,132 @@ switch (args.Length > 0 ? args[0] : string.Empty)
         return 0;
     }
 
+    case "emfile":
+    {
+        await using var service = new VirtualizationService(new VirtualizationServiceOptions
+        {
+            Vmm = VmmKind.Crosvm,
+            CrosvmPath = args[1],
+            TemporaryDirectory = args[3],
+            CidNamespace = "vmhost-" + Environment.ProcessId,
+        });
+        var config = new VirtualMachineRawConfig { Kernel = args[2] };
+
+        // The runtime's own lazily made state (its socket engine, its child-process handling) is made first: what is
+        // under test is the library's.
+        using (var a = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            a.Bind(new UnixDomainSocketEndPoint("\0vmhost-warm-" + Environment.ProcessId));
+            a.Listen();
+            using var b = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await b.ConnectAsync(new UnixDomainSocketEndPoint("\0vmhost-warm-" + Environment.ProcessId));
+            using Socket c = await a.AcceptAsync();
+            await b.SendAsync("x"u8.ToArray());
+            await c.ReceiveAsync(new byte[1]);
+        }
+
+        using (var warm = System.Diagnostics.Process.Start("/bin/true")!)
+        {
+            await warm.WaitForExitAsync();
+        }
+
+        // Threads the runtime would otherwise create under the lowered limit, where it cannot (a worker or the timer
+        // thread needs a descriptor as it starts): enough pool workers that none is added, and the timer thread.
+        ThreadPool.SetMinThreads(16, 16);
+        using (var gate = new Barrier(16))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => gate.SignalAndWait())));
+        }
+
+        await Task.Delay(1);
+
+        RLimits.Get(out RLimits.RLimit normal);
+        for (int extra = 0; extra <= 64; extra++)
+        {
+            IVirtualMachine vm = await service.CreateVmAsync(config);
+            string outcome;
+            RLimits.Set(new RLimits.RLimit { Current = (ulong)RLimits.LowestFreeDescriptor() + (ulong)extra, Maximum = normal.Maximum });
+            Task start;
+            try
+            {
+                // A passing shortage, as a busy host has: the limit comes back after 200 ms, or once the start is over.
+                start = vm.StartAsync();
+                await Task.WhenAny(start, Task.Delay(200));
+            }
+            finally
+            {
+                RLimits.Set(normal);
+            }
+
+            try
+            {
+                await start.WaitAsync(TimeSpan.FromSeconds(60));
+                outcome = "started";
+            }
+            catch (Exception e)
+            {
+                outcome = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+            }
+
+            Console.WriteLine($"LIMIT {extra} {outcome}");
+            await vm.DisposeAsync();
+            if (outcome == "started")
+            {
+                break;
+            }
+        }
+
+        IVirtualMachine after = await service.CreateVmAsync(config);
+        await after.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Console.WriteLine($"AFTER {after.State}");
+        await after.DisposeAsync();
+        return 0;
+    }
+
     default:
-        await Console.Error.WriteLineAsync("usage: VmHost alloc <cidNamespace> <tempDir> <count> [<first> <last>] | VmHost run <crosvm> <kernel> <tempDir>");
+        await Console.Error.WriteLineAsync("usage: VmHost alloc <cidNamespace> <tempDir> <count> [<first> <last>] | VmHost run <crosvm> <kernel> <tempDir> | VmHost emfile <vmm> <kernel> <tempDir>");
         return 2;
+}
+
+/// <summary>RLIMIT_NOFILE, for the <c>emfile</c> mode.</summary>
+internal static partial class RLimits
+{
+    private const int RLIMIT_NOFILE = 7;
+
+    /// <summary>The lowest descriptor number not in use (the next one open() returns).</summary>
+    public static int LowestFreeDescriptor()
+    {
+        using var probe = File.OpenHandle("/dev/null");
+        return (int)probe.DangerousGetHandle();
+    }
+
+    public static void Get(out RLimit limit)
+    {
+        if (GetRLimit(RLIMIT_NOFILE, out limit) != 0)
+        {
+            throw new InvalidOperationException($"getrlimit failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    public static void Set(in RLimit limit)
+    {
+        if (SetRLimit(RLIMIT_NOFILE, limit) != 0)
+        {
+            throw new InvalidOperationException($"setrlimit failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, out RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
+
+    /// <summary><c>struct rlimit</c> (64-bit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
 }

@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(42, LogLevel.Warning, "The CID cursor file {Path} did not hold a counter; it is rewritten, continuing from this service's own position {Position}")]
     internal static partial void CidCursorDamaged(ILogger logger, string path, long position);
+
+    [LoggerMessage(43, LogLevel.Debug, "Could not prepare the process-wide VMM launch state ahead of the first start; the first start will try again")]
+    internal static partial void ProcessSetupDeferred(ILogger logger, Exception exception);
 }

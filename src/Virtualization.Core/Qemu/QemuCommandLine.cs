@@ -54,7 +54,7 @@ internal static class QemuCommandLine
             // timer to calibrate the TSC against and a busy host makes the guest hang at boot; the guest TSC runs at
             // the host's rate, so tell it.
             var append = new StringBuilder("console=ttyS0 reboot=t panic=-1");
-            if (!useKvm && HostTscKhz.Value is { } khz)
+            if (!useKvm && HostTscKhzIfReadable() is { } khz)
             {
                 append.Append(" tsc_early_khz=").Append(khz.ToString(CultureInfo.InvariantCulture));
             }
@@ -98,15 +98,18 @@ internal static class QemuCommandLine
         return args;
     }
 
-    /// <summary>The host CPU's clock in kHz (<c>cpu MHz</c> of /proc/cpuinfo), if it can be read.</summary>
-    private static readonly Lazy<long?> HostTscKhz = new(ReadHostTscKhz);
+    /// <summary>
+    /// The host CPU's clock in kHz (<c>cpu MHz</c> of /proc/cpuinfo), read once; a read that failed (EMFILE, say) is not
+    /// remembered, so that this start goes without the hint and a later one reads again.
+    /// </summary>
+    private static readonly Vmm.InitOnce<long?> HostTscKhz = new(ReadHostTscKhz);
 
-    /// <summary>The host CPU's clock in kHz from /proc/cpuinfo, or null if it cannot be read or says none.</summary>
-    internal static long? ReadHostTscKhz()
+    /// <summary>The host CPU's clock in kHz, or null when /proc/cpuinfo says none or cannot be read now.</summary>
+    internal static long? HostTscKhzIfReadable()
     {
         try
         {
-            return ParseCpuKhz(File.ReadLines("/proc/cpuinfo"));
+            return HostTscKhz.Value;
         }
         catch (IOException)
         {
@@ -117,6 +120,11 @@ internal static class QemuCommandLine
 
         return null;
     }
+
+    /// <summary>The host CPU's clock in kHz from /proc/cpuinfo, or null if it says none.</summary>
+    /// <exception cref="IOException">/proc/cpuinfo cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">/proc/cpuinfo cannot be read.</exception>
+    internal static long? ReadHostTscKhz() => ParseCpuKhz(File.ReadLines("/proc/cpuinfo"));
 
     /// <summary>The first positive <c>cpu MHz : N</c> of /proc/cpuinfo's <paramref name="lines"/>, in kHz (rounded), if any.</summary>
     internal static long? ParseCpuKhz(IEnumerable<string> lines)

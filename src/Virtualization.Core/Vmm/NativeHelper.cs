@@ -11,7 +11,7 @@ namespace Virtualization.Core.Vmm;
 internal static class NativeHelper
 {
     internal const string FileName = "vcore-exec";
-    private static readonly Lazy<string> s_path = new(Locate, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly InitOnce<string> s_path = new(Locate);
 
     /// <summary>The helper's runtime identifier folder for this process.</summary>
     internal static string RuntimeIdentifier => RuntimeInformation.ProcessArchitecture switch

@@ -11,7 +11,7 @@ namespace Virtualization.Core.Vmm;
 internal static class PidfdWatcher
 {
     private static readonly ConcurrentDictionary<long, Watch> s_watches = new();
-    private static readonly Lazy<int> s_epoll = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly InitOnce<int> s_epoll = new(Create);
     private static long s_nextId;
 
     /// <summary>Completes (never faults) when the process behind <paramref name="pidfd"/> has exited.</summary>
@@ -50,11 +50,18 @@ internal static class PidfdWatcher
         return watch.Exited.Task;
     }
 
+    /// <summary>Creates the process's epoll set and its watcher thread if no earlier call did.</summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">epoll_create1 failed (EMFILE, say); the next call tries again.</exception>
+    internal static void EnsureStarted() => _ = s_epoll.Value;
+
     /// <summary>Creates an epoll instance and starts its watcher thread (once per process; tests call it directly).</summary>
     internal static int Create() => Create(Interop.Epoll.EPOLL_CLOEXEC);
 
     /// <summary><see cref="Create()"/> with <c>epoll_create1</c>'s flags given (tests pass bad ones to see the failure).</summary>
-    internal static int Create(int flags)
+    internal static int Create(int flags) => Create(flags, CreateLoopThread);
+
+    /// <summary><see cref="Create(int)"/> with the watcher thread's making given (tests hand it one that cannot start).</summary>
+    internal static int Create(int flags, Func<int, Thread> createThread)
     {
         int epoll = Interop.Epoll.EpollCreate1(flags);
         if (epoll < 0)
@@ -62,7 +69,17 @@ internal static class PidfdWatcher
             throw Interop.CreateExceptionForErrno(Interop.LastErrno, "epoll_create1");
         }
 
-        CreateLoopThread(epoll).Start();
+        try
+        {
+            createThread(epoll).Start();
+        }
+        catch
+        {
+            // No thread, no watcher: the next start tries again with a new epoll set, so this one must not stay open.
+            _ = Interop.Sys.Close(epoll);
+            throw;
+        }
+
         return epoll;
     }
 

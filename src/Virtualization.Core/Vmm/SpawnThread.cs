@@ -9,7 +9,13 @@ namespace Virtualization.Core.Vmm;
 /// </summary>
 internal static class SpawnThread
 {
-    private static readonly BlockingCollection<Action> s_work = CreateThread();
+    // Made on first use, and made again after a failure (a thread that cannot start for want of a descriptor, say):
+    // a static initializer's exception would be rethrown by every later start of the process.
+    private static readonly InitOnce<BlockingCollection<Action>> s_work = new(CreateThread);
+
+    /// <summary>Starts the spawn thread if no earlier call did.</summary>
+    /// <exception cref="Exception">The thread could not be started; the next call tries again.</exception>
+    internal static void EnsureStarted() => _ = s_work.Value;
 
     /// <summary>Runs <paramref name="spawn"/> on the spawn thread.</summary>
     /// <typeparam name="T">What <paramref name="spawn"/> returns.</typeparam>
@@ -18,7 +24,7 @@ internal static class SpawnThread
     internal static Task<T> RunAsync<T>(Func<T> spawn)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        s_work.Add(() =>
+        s_work.Value.Add(() =>
         {
             try
             {

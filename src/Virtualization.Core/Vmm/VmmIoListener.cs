@@ -18,7 +18,7 @@ internal static class VmmIoListener
     private const int HeaderLength = 33;
     private static readonly TimeSpan s_headerTimeout = TimeSpan.FromSeconds(10);
     private static readonly ConcurrentDictionary<string, Launch> s_launches = new(StringComparer.Ordinal);
-    private static readonly Lazy<string> s_name = new(Listen, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly InitOnce<string> s_name = new(Listen);
 
     /// <summary>The abstract socket name (without the leading NUL) to pass to <c>vcore-exec</c>.</summary>
     internal static string Name => s_name.Value;

@@ -82,7 +82,11 @@ internal static class DiskTools
     /// Runs <paramref name="exe"/> to its exit (LC_ALL=C) and returns its code and output; after 20 s it is killed with
     /// everything it started, and a <see cref="TimeoutException"/> says so. The suite's helper for a short-lived process.
     /// </summary>
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, params string[] args)
+    public static Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, params string[] args) =>
+        RunAsync(exe, TimeSpan.FromSeconds(20), args);
+
+    /// <summary><see cref="RunAsync(string, string[])"/> with its bound given.</summary>
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, TimeSpan bound, params string[] args)
     {
         var psi = new ProcessStartInfo(exe)
         {
@@ -99,7 +103,7 @@ internal static class DiskTools
         using var process = Process.Start(psi)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var cts = new CancellationTokenSource(bound);
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -107,7 +111,7 @@ internal static class DiskTools
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not exit within 20 s and was killed.");
+            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not exit within {bound.TotalSeconds:0} s and was killed.");
         }
 
         return (process.ExitCode, await stdout, await stderr);

@@ -1,0 +1,82 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Virtualization.Core.Lifecycle;
+
+namespace Virtualization.Core.Vmm;
+
+/// <summary>
+/// Makes what every VM start of this process shares before the first start needs it, when a service is built: the
+/// assemblies the start and stop paths load, the helper's path, the I/O listener, the exit watcher and the spawn thread. A start that
+/// meets EMFILE fails and the next one may succeed, but the runtime remembers a failed assembly load for the life of
+/// the process: a first start that had to load <c>System.Security.Cryptography</c> (or <c>System.Diagnostics.Process</c>,
+/// ...) while no descriptor was free would have made every later start of the process fail the same way. Best effort:
+/// what fails here is left to the first start, which reports it.
+/// </summary>
+internal static class ProcessWideSetup
+{
+    private static volatile bool s_done;
+
+    /// <summary>Whether everything was made (for tests).</summary>
+    internal static bool IsDone => s_done;
+
+    /// <summary>Makes what is not made yet; logs (at debug level) and leaves to the first start what fails.</summary>
+    internal static void TryPrepare(ILogger logger)
+    {
+        if (s_done)
+        {
+            return;
+        }
+
+        try
+        {
+            LoadReferencedAssemblies();
+            _ = NativeHelper.Path;
+            _ = VmmIoListener.Name;
+            PidfdWatcher.EnsureStarted();
+            SpawnThread.EnsureStarted();
+            s_done = true;
+        }
+#pragma warning disable CA1031 // Best effort: the first start makes the same calls and reports their failure.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.ProcessSetupDeferred(logger, e);
+        }
+    }
+
+    /// <summary>
+    /// The assemblies this library references (a test keeps the list equal to its references). Listed rather than read
+    /// from the assembly's metadata, which trimming may remove.
+    /// </summary>
+    internal static readonly string[] ReferencedAssemblies =
+    [
+        "System.Runtime", "System.Collections", "System.Collections.Concurrent", "System.ComponentModel.Primitives",
+        "System.Diagnostics.DiagnosticSource", "System.Diagnostics.Process", "System.IO.Hashing", "System.Linq",
+        "System.Memory", "System.Net.Primitives", "System.Net.Sockets", "System.Runtime.InteropServices",
+        "System.Security.Cryptography", "System.Text.Json", "System.Text.RegularExpressions", "System.Threading",
+        "System.Threading.Thread", "Microsoft.Win32.Primitives", "Microsoft.Extensions.Logging.Abstractions",
+        "Google.Protobuf", "MedallionShell",
+    ];
+
+    /// <summary>
+    /// Loads those of <see cref="ReferencedAssemblies"/> that are not loaded yet (each load opens a file). Nothing to do
+    /// where code is compiled ahead of time: everything is in the executable.
+    /// </summary>
+    internal static void LoadReferencedAssemblies()
+    {
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return;
+        }
+
+        var loaded = new HashSet<string>(AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? string.Empty), StringComparer.Ordinal);
+        foreach (string name in ReferencedAssemblies)
+        {
+            if (!loaded.Contains(name))
+            {
+                _ = Assembly.Load(new AssemblyName(name));
+            }
+        }
+    }
+}

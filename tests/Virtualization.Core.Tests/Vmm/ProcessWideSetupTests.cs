@@ -1,0 +1,72 @@
+using System.Reflection;
+using Virtualization.Core.Tests.Disks;
+using Virtualization.Core.Tests.Infrastructure;
+using Virtualization.Core.Vmm;
+
+namespace Virtualization.Core.Tests.Vmm;
+
+/// <summary>
+/// What every start of a process shares, made when a service is built (<see cref="ProcessWideSetup"/>), and a first
+/// start that meets a descriptor shortage (EMFILE) in a fresh process (<c>VmHost emfile</c>): the runtime remembers a
+/// failed assembly load and a failed static initializer for the life of the process, so such a start used to make
+/// every later start fail.
+/// </summary>
+[Collection(ProcessWideCounts.Name)]
+public sealed class ProcessWideSetupTests
+{
+    [Fact]
+    public void ReferencedAssemblies_AreExactlyTheLibrarysReferences()
+    {
+        string[] references = [.. typeof(VirtualizationService).Assembly.GetReferencedAssemblies().Select(n => n.Name!)];
+
+        ProcessWideSetup.ReferencedAssemblies.Should().BeEquivalentTo(references, "each one is loaded before the first start needs it");
+    }
+
+    [Fact]
+    public void BuildingAService_MakesEverySharedPiece()
+    {
+        using var dir = new TempDir();
+        _ = new VirtualizationService(new VirtualizationServiceOptions { Vmm = VmmKind.Crosvm, CrosvmPath = TestPaths.StubVmm, TemporaryDirectory = dir.Path });
+
+        ProcessWideSetup.IsDone.Should().BeTrue();
+        SpawnThread.ManagedThreadId.Should().NotBe(0, "the spawn thread runs");
+        string[] loaded = [.. AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name!)];
+        loaded.Should().Contain(ProcessWideSetup.ReferencedAssemblies);
+    }
+
+    [Fact]
+    public void PidfdWatcherCreate_WhenItsThreadCannotStart_ClosesTheEpollSet()
+    {
+        int epoll = -1;
+        Thread Finished(int fd)
+        {
+            epoll = fd;
+            var thread = new Thread(() => { });
+            thread.Start();
+            thread.Join();
+            return thread; // Start() again throws ThreadStateException
+        }
+
+        Action act = () => PidfdWatcher.Create(Interop.Epoll.EPOLL_CLOEXEC, Finished);
+
+        act.Should().Throw<ThreadStateException>();
+        epoll.Should().BeGreaterThan(2);
+        File.Exists($"/proc/self/fd/{epoll}").Should().BeFalse("the epoll set of a watcher that never ran is closed, not leaked");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task AFirstStartDuringADescriptorShortage_DoesNotStopLaterStarts()
+    {
+        using var dir = new TempDir();
+        string kernel = new StubScenario().WriteKernel(dir.File("kernel"));
+
+        (int exit, string stdout, string stderr) = await DiskTools.RunAsync(TestPaths.VmHost, TimeSpan.FromSeconds(90), "emfile", TestPaths.StubVmm, kernel, dir.File("vms"));
+
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        exit.Should().Be(0, "VmHost emfile ends cleanly; it printed:\n{0}\n{1}", stdout, stderr);
+        lines.Should().NotBeEmpty();
+        lines[^1].Should().Be("AFTER Starting", "a start under the normal limit works afterwards");
+        lines[^2].Should().MatchRegex(@"^LIMIT \d+ started$", "a start during a passing shortage comes up once the shortage is over");
+        stdout.Should().NotContain("Could not load file or assembly").And.NotContain("type initializer");
+    }
+}
