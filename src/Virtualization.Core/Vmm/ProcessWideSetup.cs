@@ -17,33 +17,18 @@ internal static class ProcessWideSetup
 {
     private static volatile bool s_done;
 
+    /// <summary>What is made, in order (each throws when it cannot be made now).</summary>
+    internal static readonly Action[] Steps =
+    [
+        LoadReferencedAssemblies,
+        LocateHelper,
+        StartListener,
+        PidfdWatcher.EnsureStarted,
+        SpawnThread.EnsureStarted,
+    ];
+
     /// <summary>Whether everything was made (for tests).</summary>
     internal static bool IsDone => s_done;
-
-    /// <summary>Makes what is not made yet; logs (at debug level) and leaves to the first start what fails.</summary>
-    internal static void TryPrepare(ILogger logger)
-    {
-        if (s_done)
-        {
-            return;
-        }
-
-        try
-        {
-            LoadReferencedAssemblies();
-            _ = NativeHelper.Path;
-            _ = VmmIoListener.Name;
-            PidfdWatcher.EnsureStarted();
-            SpawnThread.EnsureStarted();
-            s_done = true;
-        }
-#pragma warning disable CA1031 // Best effort: the first start makes the same calls and reports their failure.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Log.ProcessSetupDeferred(logger, e);
-        }
-    }
 
     /// <summary>
     /// The assemblies this library references (a test keeps the list equal to its references). Listed rather than read
@@ -59,24 +44,62 @@ internal static class ProcessWideSetup
         "Google.Protobuf", "MedallionShell",
     ];
 
+    /// <summary>Makes what is not made yet; logs (at debug level) and leaves to the first start what fails.</summary>
+    internal static void TryPrepare(ILogger logger)
+    {
+        if (!s_done && TryRun(Steps, logger))
+        {
+            s_done = true;
+        }
+    }
+
+    /// <summary>Runs <paramref name="steps"/> in order up to the first that throws, which is logged; true when all ran.</summary>
+    internal static bool TryRun(IEnumerable<Action> steps, ILogger logger)
+    {
+        try
+        {
+            foreach (Action step in steps)
+            {
+                step();
+            }
+
+            return true;
+        }
+#pragma warning disable CA1031 // Best effort: the first start makes the same calls and reports their failure.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.ProcessSetupDeferred(logger, e);
+            return false;
+        }
+    }
+
     /// <summary>
     /// Loads those of <see cref="ReferencedAssemblies"/> that are not loaded yet (each load opens a file). Nothing to do
     /// where code is compiled ahead of time: everything is in the executable.
     /// </summary>
     internal static void LoadReferencedAssemblies()
     {
-        if (!RuntimeFeature.IsDynamicCodeSupported)
+        if (RuntimeFeature.IsDynamicCodeSupported)
         {
-            return;
+            LoadMissing(ReferencedAssemblies, AppDomain.CurrentDomain.GetAssemblies(), static name => Assembly.Load(name));
         }
+    }
 
-        var loaded = new HashSet<string>(AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? string.Empty), StringComparer.Ordinal);
-        foreach (string name in ReferencedAssemblies)
+    /// <summary>Loads (with <paramref name="load"/>) each of <paramref name="names"/> that is not among <paramref name="loaded"/>.</summary>
+    internal static void LoadMissing(IEnumerable<string> names, IEnumerable<Assembly> loaded, Func<AssemblyName, Assembly> load)
+    {
+        var present = new HashSet<string>(loaded.Select(a => a.GetName().Name ?? string.Empty), StringComparer.Ordinal);
+        foreach (string name in names)
         {
-            if (!loaded.Contains(name))
+            if (!present.Contains(name))
             {
-                _ = Assembly.Load(new AssemblyName(name));
+                _ = load(new AssemblyName(name));
             }
         }
     }
+
+    private static void LocateHelper() => _ = NativeHelper.Path;
+
+    private static void StartListener() => _ = VmmIoListener.Name;
 }

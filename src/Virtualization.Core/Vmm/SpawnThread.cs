@@ -11,7 +11,12 @@ internal static class SpawnThread
 {
     // Made on first use, and made again after a failure (a thread that cannot start for want of a descriptor, say):
     // a static initializer's exception would be rethrown by every later start of the process.
-    private static readonly InitOnce<BlockingCollection<Action>> s_work = new(CreateThread);
+    private static readonly InitOnce<BlockingCollection<Action>> s_work = new(() =>
+    {
+        BlockingCollection<Action> work = StartNew();
+        work.Add(() => ManagedThreadId = Environment.CurrentManagedThreadId);
+        return work;
+    });
 
     /// <summary>Starts the spawn thread if no earlier call did.</summary>
     /// <exception cref="Exception">The thread could not be started; the next call tries again.</exception>
@@ -43,12 +48,15 @@ internal static class SpawnThread
     /// <summary>The managed id of the spawn thread (for tests).</summary>
     internal static int ManagedThreadId { get; private set; }
 
-    private static BlockingCollection<Action> CreateThread()
+    /// <summary>
+    /// A new work queue and the started thread that runs its items until the queue is completed (the process has one;
+    /// tests make their own to look at the thread as it is made).
+    /// </summary>
+    internal static BlockingCollection<Action> StartNew()
     {
         var work = new BlockingCollection<Action>();
         var thread = new Thread(() =>
         {
-            ManagedThreadId = Environment.CurrentManagedThreadId;
             foreach (Action item in work.GetConsumingEnumerable())
             {
                 item();

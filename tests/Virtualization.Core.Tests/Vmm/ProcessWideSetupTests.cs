@@ -1,4 +1,4 @@
-using System.Reflection;
+using Microsoft.Extensions.Logging;
 using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
@@ -20,6 +20,58 @@ public sealed class ProcessWideSetupTests
         string[] references = [.. typeof(VirtualizationService).Assembly.GetReferencedAssemblies().Select(n => n.Name!)];
 
         ProcessWideSetup.ReferencedAssemblies.Should().BeEquivalentTo(references, "each one is loaded before the first start needs it");
+    }
+
+    [Fact]
+    public void Steps_MakeEachSharedPiece_AssembliesFirst()
+    {
+        string[] steps = [.. ProcessWideSetup.Steps.Select(s => $"{s.Method.DeclaringType!.Name}.{s.Method.Name}")];
+
+        steps.Should().Equal(
+            "ProcessWideSetup.LoadReferencedAssemblies",
+            "ProcessWideSetup.LocateHelper",
+            "ProcessWideSetup.StartListener",
+            "PidfdWatcher.EnsureStarted",
+            "SpawnThread.EnsureStarted");
+    }
+
+    [Fact]
+    public void TryRun_StopsAtTheFirstStepThatThrows_LogsIt_AndSaysSo()
+    {
+        using var log = new ListLogger();
+        var ran = new List<int>();
+        var failure = new IOException("Too many open files");
+
+        bool done = ProcessWideSetup.TryRun([() => ran.Add(1), () => throw failure, () => ran.Add(3)], log);
+
+        done.Should().BeFalse();
+        ran.Should().Equal(1);
+        log.Entries.Should().ContainSingle().Which.Should().Be((
+            LogLevel.Debug,
+            "Could not prepare the process-wide VMM launch state ahead of the first start; the first start will try again",
+            (Exception?)failure,
+            (string?)null));
+
+        ProcessWideSetup.TryRun([() => ran.Add(1), () => ran.Add(2)], log).Should().BeTrue();
+        ran.Should().Equal(1, 1, 2);
+        log.Entries.Should().HaveCount(1);
+    }
+
+    [Fact]
+    public void LoadMissing_LoadsOnlyTheAssembliesNotLoadedYet()
+    {
+        var asked = new List<string>();
+
+        ProcessWideSetup.LoadMissing(
+            ["System.Linq", "Not.Loaded.Yet", "System.Private.CoreLib", "Another.One"],
+            [typeof(Enumerable).Assembly, typeof(object).Assembly],
+            name =>
+            {
+                asked.Add(name.Name!);
+                return typeof(object).Assembly;
+            });
+
+        asked.Should().Equal("Not.Loaded.Yet", "Another.One");
     }
 
     [Fact]

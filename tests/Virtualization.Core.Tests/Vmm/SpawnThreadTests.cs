@@ -40,4 +40,30 @@ public sealed class SpawnThreadTests
         (await act.Should().ThrowExactlyAsync<InvalidOperationException>()).Which.Should().BeSameAs(thrown);
         (await SpawnThread.RunAsync(() => 5).WaitAsync(Bound)).Should().Be(5);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StartNew_RunsItsItemsInOrder_OnANewNamedBackgroundThread_UntilTheQueueIsCompleted()
+    {
+        // A queue of its own: the process's spawn thread was made before this test, so only a new one shows how it is made.
+        using System.Collections.Concurrent.BlockingCollection<Action> work = SpawnThread.StartNew();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<(int Item, string? Name, bool Background, bool Pool, int Id)>();
+        var done = new TaskCompletionSource<Thread>(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (int i = 0; i < 3; i++)
+        {
+            int item = i;
+            work.Add(() => seen.Enqueue((item, Thread.CurrentThread.Name, Thread.CurrentThread.IsBackground, Thread.CurrentThread.IsThreadPoolThread, Environment.CurrentManagedThreadId)));
+        }
+
+        work.Add(() => done.SetResult(Thread.CurrentThread));
+        Thread thread = await done.Task.WaitAsync(Bound);
+
+        seen.Select(s => (s.Item, s.Name, s.Background, s.Pool)).Should().Equal(
+            (0, "Virtualization.Core VMM spawner", true, false),
+            (1, "Virtualization.Core VMM spawner", true, false),
+            (2, "Virtualization.Core VMM spawner", true, false));
+        seen.Select(s => s.Id).Distinct().Should().Equal(thread.ManagedThreadId);
+        thread.ManagedThreadId.Should().NotBe(SpawnThread.ManagedThreadId, "a new queue has a new thread");
+        work.CompleteAdding();
+        thread.Join(Bound).Should().BeTrue("the thread ends once its queue is completed");
+    }
 }
