@@ -11,8 +11,10 @@
 //                                           lowered to 0, 1, 2, ... descriptors above those open, for the first 200 ms of
 //                                           the start (a passing shortage), printing "LIMIT <n> <outcome>" for each, until
 //                                           one starts; then starts one more under the normal limit and prints
-//                                           "AFTER <state>". A start that meets the shortage must not stop later starts
-//                                           of the process from working.
+//                                           "AFTER <state>". Then the process's first graceful stop meets the same
+//                                           shortage ("STOP-DURING-SHORTAGE <death reason>") and one more stop runs
+//                                           without it ("STOP-AFTER <death reason>"). A start or stop that meets the
+//                                           shortage must not stop later ones of the process from working.
 using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -96,7 +98,7 @@ switch (args.Length > 0 ? args[0] : string.Empty)
             CrosvmPath = args[1],
             TemporaryDirectory = args[3],
             CidNamespace = "vmhost-" + Environment.ProcessId,
-        });
+        }, new StderrLoggerFactory());
         var config = new VirtualMachineRawConfig { Kernel = args[2] };
 
         // The runtime's own lazily made state (its socket engine, its child-process handling) is made first: what is
@@ -167,6 +169,40 @@ switch (args.Length > 0 ? args[0] : string.Empty)
         await after.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Console.WriteLine($"AFTER {after.State}");
         await after.DisposeAsync();
+
+        // The process's first graceful stop (`crosvm stop`, through MedallionShell) during a shortage, then one without.
+        IVirtualMachine stopped = await service.CreateVmAsync(config);
+        await stopped.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        RLimits.Set(new RLimits.RLimit { Current = (ulong)RLimits.LowestFreeDescriptor(), Maximum = normal.Maximum });
+        Task stop;
+        try
+        {
+            stop = stopped.StopAsync();
+            await Task.WhenAny(stop, Task.Delay(200));
+        }
+        finally
+        {
+            RLimits.Set(normal);
+        }
+
+        string stopOutcome;
+        try
+        {
+            await stop.WaitAsync(TimeSpan.FromSeconds(60));
+            stopOutcome = (await stopped.WaitForDeathAsync().WaitAsync(TimeSpan.FromSeconds(60))).ToString();
+        }
+        catch (Exception e)
+        {
+            stopOutcome = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+        }
+
+        Console.WriteLine($"STOP-DURING-SHORTAGE {stopOutcome}");
+        await stopped.DisposeAsync();
+        IVirtualMachine last = await service.CreateVmAsync(config);
+        await last.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await last.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Console.WriteLine($"STOP-AFTER {await last.WaitForDeathAsync().WaitAsync(TimeSpan.FromSeconds(60))}");
+        await last.DisposeAsync();
         return 0;
     }
 
@@ -215,5 +251,32 @@ internal static partial class RLimits
     {
         public ulong Current;
         public ulong Maximum;
+    }
+}
+
+/// <summary>Warnings and errors of the library on stderr (the test shows them when a step fails).</summary>
+internal sealed class StderrLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+{
+    public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+    {
+    }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+    public void Dispose()
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            Console.Error.WriteLine($"{logLevel}: {formatter(state, exception)} {exception?.GetType().Name}: {exception?.Message}");
+        }
     }
 }

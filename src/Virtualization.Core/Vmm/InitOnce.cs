@@ -18,6 +18,7 @@ internal sealed class InitOnce<T>(Func<T> factory)
     {
         get
         {
+            // Stryker disable once Block : without the fast path every call takes the lock and finds the value made; the result is the same.
             if (_made)
             {
                 return _value!;

@@ -15,9 +15,16 @@ namespace Virtualization.Core.Tests.Vmm;
 public sealed class ProcessWideSetupTests
 {
     [Fact]
-    public void ReferencedAssemblies_AreExactlyTheLibrarysReferences()
+    public void ReferencedAssemblies_AreExactlyWhatTheLibraryAndItsPackagesReference()
     {
-        string[] references = [.. typeof(VirtualizationService).Assembly.GetReferencedAssemblies().Select(n => n.Name!)];
+        System.Reflection.Assembly[] referencing =
+        [
+            typeof(VirtualizationService).Assembly,
+            typeof(Medallion.Shell.Command).Assembly,
+            typeof(Google.Protobuf.CodedInputStream).Assembly,
+            typeof(Microsoft.Extensions.Logging.ILogger).Assembly,
+        ];
+        string[] references = [.. referencing.SelectMany(a => a.GetReferencedAssemblies()).Select(n => n.Name!).Distinct()];
 
         ProcessWideSetup.ReferencedAssemblies.Should().BeEquivalentTo(references, "each one is loaded before the first start needs it");
     }
@@ -75,6 +82,23 @@ public sealed class ProcessWideSetupTests
     }
 
     [Fact]
+    public void LoadMissing_PassesOverAnAssemblyThatIsNotDeployed()
+    {
+        var asked = new List<string>();
+
+        ProcessWideSetup.LoadMissing(
+            ["Not.Deployed", "Deployed"],
+            [],
+            name =>
+            {
+                asked.Add(name.Name!);
+                return name.Name == "Deployed" ? typeof(object).Assembly : throw new FileNotFoundException("no such assembly", name.Name);
+            });
+
+        asked.Should().Equal("Not.Deployed", "Deployed");
+    }
+
+    [Fact]
     public void BuildingAService_MakesEverySharedPiece()
     {
         using var dir = new TempDir();
@@ -117,8 +141,10 @@ public sealed class ProcessWideSetupTests
         string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         exit.Should().Be(0, "VmHost emfile ends cleanly; it printed:\n{0}\n{1}", stdout, stderr);
         lines.Should().NotBeEmpty();
-        lines[^1].Should().Be("AFTER Starting", "a start under the normal limit works afterwards");
-        lines[^2].Should().MatchRegex(@"^LIMIT \d+ started$", "a start during a passing shortage comes up once the shortage is over");
+        lines[^4].Should().MatchRegex(@"^LIMIT \d+ started$", "a start during a passing shortage comes up once the shortage is over");
+        lines[^3].Should().Be("AFTER Starting", "a start under the normal limit works afterwards");
+        lines[^2].Should().MatchRegex("^STOP-DURING-SHORTAGE (Shutdown|Killed)$", "a stop whose `crosvm stop` cannot run kills after the grace period");
+        lines[^1].Should().Be("STOP-AFTER Shutdown", "the next graceful stop works: its first one did not leave MedallionShell's netstandard unloadable");
         stdout.Should().NotContain("Could not load file or assembly").And.NotContain("type initializer");
     }
 }
