@@ -7,11 +7,11 @@ namespace Virtualization.Core.Vmm;
 
 /// <summary>
 /// Makes what every VM start of this process shares before the first start needs it, when a service is built: the
-/// assemblies the start and stop paths load, the helper's path, the I/O listener, the exit watcher and the spawn thread. A start that
-/// meets EMFILE fails and the next one may succeed, but the runtime remembers a failed assembly load for the life of
-/// the process: a first start that had to load <c>System.Security.Cryptography</c> (or <c>System.Diagnostics.Process</c>,
-/// ...) while no descriptor was free would have made every later start of the process fail the same way. Best effort:
-/// what fails here is left to the first start, which reports it.
+/// assemblies the start and stop paths load, the helper's path, the I/O listener, the exit watcher and the spawn
+/// thread. A start that meets EMFILE fails and the next one may succeed, but the runtime remembers a failed assembly
+/// load (and a failed static initializer) for the life of the process: a first start that had to load
+/// <c>System.Security.Cryptography</c> while no descriptor was free made every later start of the process fail the
+/// same way. Best effort: what fails here is left to the first start, which reports it.
 /// </summary>
 internal static class ProcessWideSetup
 {
