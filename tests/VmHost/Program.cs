@@ -130,17 +130,17 @@ switch (args.Length > 0 ? args[0] : string.Empty)
         await Task.Delay(1);
 
         RLimits.Get(out RLimits.RLimit normal);
-        for (int extra = 0; extra <= 64; extra++)
+
+        // A passing shortage, as a busy host has: no descriptor beyond `extra` more while `operation` runs, for its first
+        // 200 ms (the length of the fault, not a wait for an event) or until it is over; then the limit comes back.
+        async Task<string> DuringShortage(int extra, Func<Task> operation, Func<Task<string>> outcome)
         {
-            IVirtualMachine vm = await service.CreateVmAsync(config);
-            string outcome;
             RLimits.Set(new RLimits.RLimit { Current = (ulong)RLimits.LowestFreeDescriptor() + (ulong)extra, Maximum = normal.Maximum });
-            Task start;
+            Task running;
             try
             {
-                // A passing shortage, as a busy host has: the limit comes back after 200 ms, or once the start is over.
-                start = vm.StartAsync();
-                await Task.WhenAny(start, Task.Delay(200));
+                running = operation();
+                await Task.WhenAny(running, Task.Delay(200));
             }
             finally
             {
@@ -149,14 +149,19 @@ switch (args.Length > 0 ? args[0] : string.Empty)
 
             try
             {
-                await start.WaitAsync(TimeSpan.FromSeconds(60));
-                outcome = "started";
+                await running.WaitAsync(TimeSpan.FromSeconds(60));
+                return await outcome();
             }
             catch (Exception e)
             {
-                outcome = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+                return $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
             }
+        }
 
+        for (int extra = 0; extra <= 64; extra++)
+        {
+            IVirtualMachine vm = await service.CreateVmAsync(config);
+            string outcome = await DuringShortage(extra, () => vm.StartAsync(), () => Task.FromResult("started"));
             Console.WriteLine($"LIMIT {extra} {outcome}");
             await vm.DisposeAsync();
             if (outcome == "started")
@@ -173,29 +178,8 @@ switch (args.Length > 0 ? args[0] : string.Empty)
         // The process's first graceful stop (`crosvm stop`, through MedallionShell) during a shortage, then one without.
         IVirtualMachine stopped = await service.CreateVmAsync(config);
         await stopped.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        RLimits.Set(new RLimits.RLimit { Current = (ulong)RLimits.LowestFreeDescriptor(), Maximum = normal.Maximum });
-        Task stop;
-        try
-        {
-            stop = stopped.StopAsync();
-            await Task.WhenAny(stop, Task.Delay(200));
-        }
-        finally
-        {
-            RLimits.Set(normal);
-        }
-
-        string stopOutcome;
-        try
-        {
-            await stop.WaitAsync(TimeSpan.FromSeconds(60));
-            stopOutcome = (await stopped.WaitForDeathAsync().WaitAsync(TimeSpan.FromSeconds(60))).ToString();
-        }
-        catch (Exception e)
-        {
-            stopOutcome = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
-        }
-
+        string stopOutcome = await DuringShortage(
+            0, () => stopped.StopAsync(), async () => (await stopped.WaitForDeathAsync().WaitAsync(TimeSpan.FromSeconds(60))).ToString());
         Console.WriteLine($"STOP-DURING-SHORTAGE {stopOutcome}");
         await stopped.DisposeAsync();
         IVirtualMachine last = await service.CreateVmAsync(config);

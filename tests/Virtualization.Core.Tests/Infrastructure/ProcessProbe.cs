@@ -8,17 +8,23 @@ internal static class ProcessProbe
     /// <summary>Whether <paramref name="pid"/> is alive (not a zombie).</summary>
     public static bool IsAlive(int pid)
     {
-        string stat = $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat";
         try
         {
-            string text = File.ReadAllText(stat);
-            char state = text[text.LastIndexOf(')') + 2];
+            char state = State(pid);
             return state != 'Z' && state != 'X';
         }
         catch (IOException)
         {
             return false;
         }
+    }
+
+    /// <summary>The state letter of <c>/proc/PID/stat</c> (R, S, Z for a zombie, ...).</summary>
+    /// <exception cref="IOException">There is no such process (any more).</exception>
+    public static char State(int pid)
+    {
+        string text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        return text[text.LastIndexOf(')') + 2];
     }
 
     /// <summary>Pids of live processes in process group <paramref name="pgid"/>.</summary>

@@ -3,6 +3,8 @@ namespace Virtualization.Core.Tests.Infrastructure;
 /// <summary>Where the repository and the test programs built next to this suite are.</summary>
 internal static class TestPaths
 {
+    private static readonly string[] s_compilers = ["/usr/bin/cc", "/usr/local/bin/cc", "/usr/bin/gcc"];
+
     private static readonly Lazy<string> s_repoRoot = new(() =>
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -26,6 +28,9 @@ internal static class TestPaths
 
     /// <summary>The helper host executable.</summary>
     internal static string VmHost => Program("VmHost");
+
+    /// <summary>The C compiler the layout tests build their probes with, or null when this machine has none.</summary>
+    internal static string? CCompiler => s_compilers.FirstOrDefault(File.Exists);
 
     /// <summary>The C stub VMM (tests/StubVmm), built next to this suite.</summary>
     internal static string StubVmm => Path.Combine(AppContext.BaseDirectory, "stub-vmm");

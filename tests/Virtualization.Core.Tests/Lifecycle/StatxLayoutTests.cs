@@ -14,8 +14,6 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 public sealed class StatxLayoutTests
 {
-    private static readonly string[] CompilerCandidates = ["/usr/bin/cc", "/usr/local/bin/cc", "/usr/bin/gcc"];
-
     private const string CProgram = """
         #define _GNU_SOURCE
         #include <stddef.h>
@@ -46,8 +44,8 @@ public sealed class StatxLayoutTests
     [SkippableFact(Timeout = 60_000)]
     public async Task Managed_statx_and_flags_match_the_C_headers()
     {
-        string? cc = CompilerCandidates.FirstOrDefault(File.Exists);
-        Skip.If(cc is null, "no C compiler (cc) on this machine: cannot compare with <sys/stat.h>");
+        string? cc = TestPaths.CCompiler;
+        Requirement.Require(Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <sys/stat.h>");
 
         string dir = Directory.CreateTempSubdirectory("statx-layout-").FullName;
         try

@@ -17,7 +17,6 @@ namespace Virtualization.Core.Tests.Vmm;
 public sealed class PidfdExitCodeTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
-    private static readonly string[] CompilerCandidates = ["/usr/bin/cc", "/usr/local/bin/cc", "/usr/bin/gcc"];
 
     [Fact(Timeout = 60_000)]
     public async Task TryGetExitCode_OfAChildThatExited_IsItsCode_AndLeavesItUnreaped()
@@ -32,7 +31,7 @@ public sealed class PidfdExitCodeTests
             code.Should().Be(37);
             pidfd.TryGetExitCode(out int again).Should().BeTrue("WNOWAIT leaves the status to be read again");
             again.Should().Be(37);
-            ProcessState(pid).Should().Be('Z', "reading the code must not reap the child: whoever started it reaps it");
+            ProcessProbe.State(pid).Should().Be('Z', "reading the code must not reap the child: whoever started it reaps it");
         }
         finally
         {
@@ -72,7 +71,7 @@ public sealed class PidfdExitCodeTests
         {
             pidfd.TryGetExitCode(out int code).Should().BeFalse("WNOHANG finds no status yet");
             code.Should().Be(0);
-            ProcessState(pid).Should().NotBe('Z');
+            ProcessProbe.State(pid).Should().NotBe('Z');
         }
         finally
         {
@@ -130,7 +129,7 @@ public sealed class PidfdExitCodeTests
     [SkippableFact(Timeout = 60_000)]
     public async Task Managed_siginfo_and_waitid_flags_match_the_C_headers()
     {
-        string? cc = CompilerCandidates.FirstOrDefault(File.Exists);
+        string? cc = TestPaths.CCompiler;
         Requirement.Require(Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <signal.h>");
         Requirement.Require(Requirement.CCompiler, File.Exists("/usr/include/linux/wait.h"), "<linux/wait.h> is not installed (linux-libc-dev)");
         using var dir = new TempDir();
@@ -173,7 +172,4 @@ public sealed class PidfdExitCodeTests
         c["CLD_KILLED"].Should().Be(CLD_KILLED);
         c["CLD_DUMPED"].Should().Be(CLD_DUMPED);
     }
-
-    /// <summary>The state letter in <c>/proc/PID/stat</c> (Z for a zombie).</summary>
-    private static char ProcessState(int pid) => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1][0];
 }

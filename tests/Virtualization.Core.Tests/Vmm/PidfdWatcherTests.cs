@@ -213,7 +213,7 @@ public sealed class PidfdWatcherTests
 
             await PidfdWatcher.WhenExitedAsync(pidfd).WaitAsync(Bound);
 
-            File.ReadAllText($"/proc/{zombie}/stat").Split(") ")[1][0].Should().Be('Z', "it is still unreaped");
+            Infrastructure.ProcessProbe.State(zombie).Should().Be('Z', "it is still unreaped");
         }
         finally
         {

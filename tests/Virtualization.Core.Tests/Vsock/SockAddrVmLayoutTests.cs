@@ -8,8 +8,6 @@ namespace Virtualization.Core.Tests.Vsock;
 
 public sealed class SockAddrVmLayoutTests
 {
-    private static readonly string[] CompilerCandidates = ["/usr/bin/cc", "/usr/local/bin/cc", "/usr/bin/gcc"];
-
     private const string CProgram = """
         #include <stddef.h>
         #include <stdio.h>
@@ -63,7 +61,7 @@ public sealed class SockAddrVmLayoutTests
     [SkippableFact(Timeout = 60000)]
     public async Task Managed_sockaddr_vm_matches_the_kernel_header()
     {
-        string? cc = CompilerCandidates.FirstOrDefault(File.Exists);
+        string? cc = TestPaths.CCompiler;
         Infrastructure.Requirement.Require(Infrastructure.Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <linux/vm_sockets.h>");
         Infrastructure.Requirement.Require(
             Infrastructure.Requirement.CCompiler, File.Exists("/usr/include/linux/vm_sockets.h"), "<linux/vm_sockets.h> is not installed (linux-libc-dev)");
