@@ -1,5 +1,5 @@
 using Virtualization.Cli;
-using Virtualization.Core.Tests.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Cli;
 

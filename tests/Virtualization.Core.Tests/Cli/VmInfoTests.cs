@@ -1,5 +1,4 @@
 using Virtualization.Cli;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Cli;

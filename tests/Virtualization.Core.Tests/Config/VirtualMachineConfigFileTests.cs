@@ -1,4 +1,4 @@
-using Virtualization.Core.Tests.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Config;
 

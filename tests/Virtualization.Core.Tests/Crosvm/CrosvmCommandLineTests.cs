@@ -119,7 +119,7 @@ public sealed class CrosvmCommandLineTests
     [Fact(Timeout = 30_000)]
     public async Task FakeCrosvm_RejectsUnknownFlag_WithExit35()
     {
-        (int exitCode, _, string stderr) = await Virtualization.Core.Tests.Disks.DiskTools.RunAsync(TestPaths.FakeCrosvm, "run", "--no-such-flag", "/k");
+        (int exitCode, _, string stderr) = await TestProcess.RunAsync(TestPaths.FakeCrosvm, "run", "--no-such-flag", "/k");
 
         exitCode.Should().Be(35);
         stderr.Should().Contain("Unrecognized argument: --no-such-flag");

@@ -9,14 +9,14 @@ namespace Virtualization.Core.Tests.Crosvm;
 /// </summary>
 public sealed class CrosvmControlTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vcore-crosvm-control-").FullName;
+    private readonly TempDir _temp = new("vct-crosvm-control-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact(Timeout = 30_000)]
     public async Task RunAsync_Success_ReturnsStdout_AndPassesTheSocketLast()
     {
-        string argvFile = Path.Combine(_folder, "argv");
+        string argvFile = Path.Combine(_temp.Path, "argv");
         string crosvm = Script($"printf '%s\\n' \"$@\" > '{argvFile}'; printf 'out-text'; exit 0");
 
         string output = await CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon", CrosvmControl.Balloon(1 << 20), 7, CancellationToken.None);
@@ -53,7 +53,7 @@ public sealed class CrosvmControlTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task RunAsync_CancelledByTheCaller_ThrowsOperationCanceled_NotAControlError()
     {
-        string started = Path.Combine(_folder, "started");
+        string started = Path.Combine(_temp.Path, "started");
         string crosvm = Script($"touch '{started}'; exec sleep 60");
         using var cts = new CancellationTokenSource();
 
@@ -67,7 +67,7 @@ public sealed class CrosvmControlTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task RunAsync_NotDoneWithinTheTimeout_IsKilled_AndIsAControlErrorThatSaysSo()
     {
-        string pidFile = Path.Combine(_folder, "pid");
+        string pidFile = Path.Combine(_temp.Path, "pid");
         string crosvm = Script($"echo $$ > '{pidFile}'; exec sleep 60");
 
         Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 9, TimeSpan.FromMilliseconds(1500), CancellationToken.None);
@@ -141,5 +141,5 @@ public sealed class CrosvmControlTests : IDisposable
         runner.MaxParamsLength.Should().Be(1984, "Linux's 2048-byte x86 command line, less 64 for what crosvm prepends");
     }
 
-    private string Script(string body) => ShellScript.Write(Path.Combine(_folder, $"crosvm-{Guid.NewGuid():N}"), body);
+    private string Script(string body) => ShellScript.Write(Path.Combine(_temp.Path, $"crosvm-{Guid.NewGuid():N}"), body);
 }

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Crosvm;
 using Virtualization.Core.Disks;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 

@@ -1,4 +1,5 @@
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 

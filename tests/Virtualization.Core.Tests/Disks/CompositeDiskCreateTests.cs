@@ -1,3 +1,5 @@
+using Virtualization.Core.Tests.Infrastructure;
+
 namespace Virtualization.Core.Tests.Disks;
 
 /// <summary>The public writer, <see cref="CompositeDisk.Create"/> (what <c>vm create-composite</c> uses), and <see cref="CompositeDisk.IsDescriptor"/>.</summary>

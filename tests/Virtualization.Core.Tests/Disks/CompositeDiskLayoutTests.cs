@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 

@@ -1,53 +1,6 @@
-using System.Diagnostics;
 using Google.Protobuf;
 
 namespace Virtualization.Core.Tests.Disks;
-
-/// <summary>A fresh temporary folder, deleted with everything in it on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vcore-disks-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    /// <summary>Creates a file of <paramref name="size"/> bytes with a recognisable non-zero pattern derived from <paramref name="tag"/>.</summary>
-    public string CreateImage(string name, int size, byte tag)
-    {
-        string path = File(name);
-        System.IO.File.WriteAllBytes(path, Pattern(size, tag));
-        return path;
-    }
-
-    public static byte[] Pattern(int size, byte tag)
-    {
-        var bytes = new byte[size];
-        for (int i = 0; i < size; i++)
-        {
-            bytes[i] = (byte)((((i * 7) + tag) % 255) + 1); // never zero
-        }
-
-        return bytes;
-    }
-
-    public string[] Files() => [.. Directory.GetFiles(Path).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal)!];
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
 
 /// <summary>Runs the partitioning tools (sgdisk from gdisk, sfdisk from fdisk) when they are installed.</summary>
 internal static class DiskTools
@@ -76,45 +29,6 @@ internal static class DiskTools
         string? path = Find(tool);
         Infrastructure.Requirement.Require(tool, path is not null, $"{tool} is not installed (Debian package '{debianPackage}': apt-get install -y {debianPackage}).");
         return path!;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="exe"/> to its exit (LC_ALL=C) and returns its code and output; after 20 s it is killed with
-    /// everything it started, and a <see cref="TimeoutException"/> says so. The suite's helper for a short-lived process.
-    /// </summary>
-    public static Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, params string[] args) =>
-        RunAsync(exe, TimeSpan.FromSeconds(20), args);
-
-    /// <summary><see cref="RunAsync(string, string[])"/> with its bound given.</summary>
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string exe, TimeSpan bound, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["LC_ALL"] = "C";
-        using var process = Process.Start(psi)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(bound);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{exe} {string.Join(' ', args)} did not exit within {bound.TotalSeconds:0} s and was killed.");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
     }
 }
 

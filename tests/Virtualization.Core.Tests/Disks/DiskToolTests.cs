@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Virtualization.Core.Disks;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Disks;
 
@@ -23,7 +24,7 @@ public sealed class DiskToolTests : IDisposable
         CompositeDiskBuildResult r = BuildWorkedExample();
         string flat = Flatten(r.DescriptorPath);
 
-        (int code, string stdout, string stderr) = await DiskTools.RunAsync(sgdisk, "-v", flat);
+        (int code, string stdout, string stderr) = await TestProcess.RunAsync(sgdisk, "-v", flat);
 
         code.Should().Be(0, stdout + stderr);
         stdout.Should().Contain("No problems found");
@@ -59,7 +60,7 @@ public sealed class DiskToolTests : IDisposable
         CompositeDiskBuildResult r = CompositeDiskBuilder.Build(partitions, _dir.Path, "eight");
         string flat = Flatten(r.DescriptorPath);
 
-        (int code, string stdout, string stderr) = await DiskTools.RunAsync(sgdisk, "-v", flat);
+        (int code, string stdout, string stderr) = await TestProcess.RunAsync(sgdisk, "-v", flat);
         code.Should().Be(0, stdout + stderr);
         stdout.Should().Contain("No problems found");
         AssertNoWarnings(stdout + stderr);
@@ -89,7 +90,7 @@ public sealed class DiskToolTests : IDisposable
 
         r.ImagePath.Should().Be(_dir.File("raw.img"));
         new FileInfo(r.ImagePath).Length.Should().Be(r.Length);
-        (int code, string stdout, string stderr) = await DiskTools.RunAsync(sgdisk, "-v", r.ImagePath);
+        (int code, string stdout, string stderr) = await TestProcess.RunAsync(sgdisk, "-v", r.ImagePath);
         code.Should().Be(0, stdout + stderr);
         stdout.Should().Contain("No problems found");
         AssertNoWarnings(stdout + stderr);
@@ -126,7 +127,7 @@ public sealed class DiskToolTests : IDisposable
             await f.WriteAsync(new byte[16384]);
         }
 
-        (int code, string stdout, string stderr) = await DiskTools.RunAsync(sfdisk, "--json", flat);
+        (int code, string stdout, string stderr) = await TestProcess.RunAsync(sfdisk, "--json", flat);
 
         code.Should().Be(0, stderr);
         stderr.Should().Contain("primary GPT table is corrupt, but the backup appears OK");
@@ -168,7 +169,7 @@ public sealed class DiskToolTests : IDisposable
 
     private static async Task<JsonElement> SfdiskJsonAsync(string sfdisk, string image)
     {
-        (int code, string stdout, string stderr) = await DiskTools.RunAsync(sfdisk, "--json", image);
+        (int code, string stdout, string stderr) = await TestProcess.RunAsync(sfdisk, "--json", image);
         code.Should().Be(0, stderr);
         stderr.Should().BeEmpty("sfdisk prints no warnings for a clean GPT");
         using var doc = JsonDocument.Parse(stdout);

@@ -1,6 +1,5 @@
 using System.Text;
 using Virtualization.Cli;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Drive;

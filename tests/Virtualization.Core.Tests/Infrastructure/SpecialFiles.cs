@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 
 namespace Virtualization.Core.Tests.Infrastructure;
@@ -9,8 +8,8 @@ internal static class SpecialFiles
     /// <summary>Creates a FIFO at <paramref name="path"/> with <c>mkfifo(1)</c> and returns the path.</summary>
     public static async Task<string> FifoAsync(string path)
     {
-        (int exit, string output) = await RunAsync("mkfifo", path);
-        exit.Should().Be(0, "mkfifo must create {0}: {1}", path, output);
+        (int exit, _, string stderr) = await TestProcess.RunAsync("mkfifo", path);
+        exit.Should().Be(0, "mkfifo must create {0}: {1}", path, stderr);
         return path;
     }
 
@@ -38,11 +37,11 @@ internal static class SpecialFiles
 
         try
         {
-            (int exit, string output) = await RunAsync("losetup", "-f", "--show", backingFile);
-            string device = output.Trim();
+            (int exit, string stdout, string stderr) = await TestProcess.RunAsync("losetup", "-f", "--show", backingFile);
+            string device = stdout.Trim();
             return exit == 0 && device.StartsWith("/dev/", StringComparison.Ordinal)
                 ? (device, string.Empty)
-                : (null, $"losetup -f --show failed (exit {exit}): {output.Trim()}");
+                : (null, $"losetup -f --show failed (exit {exit}): {(stdout + stderr).Trim()}");
         }
         catch (System.ComponentModel.Win32Exception e)
         {
@@ -51,20 +50,5 @@ internal static class SpecialFiles
     }
 
     /// <summary>Detaches a loop device made by <see cref="TryAttachLoopAsync"/>.</summary>
-    public static async Task DetachLoopAsync(string device) => await RunAsync("losetup", "-d", device);
-
-    private static async Task<(int Exit, string Output)> RunAsync(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(psi)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    public static async Task DetachLoopAsync(string device) => await TestProcess.RunAsync("losetup", "-d", device);
 }

@@ -40,6 +40,10 @@ internal static partial class TestInterop
     [LibraryImport(Interop.Libc, EntryPoint = "dup", SetLastError = true)]
     internal static partial Microsoft.Win32.SafeHandles.SafeFileHandle Dup(int fd);
 
+    /// <summary><c>chown(2)</c>; -1 leaves that id as it is. Follows a symbolic link at <paramref name="path"/>.</summary>
+    [LibraryImport(Interop.Libc, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chown(string path, int owner, int group);
+
     /// <summary><c>RLIMIT_NOFILE</c>: one more than the highest descriptor number a new descriptor may get.</summary>
     internal const int RLIMIT_NOFILE = 7;
 

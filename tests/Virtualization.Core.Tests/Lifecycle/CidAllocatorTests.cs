@@ -12,10 +12,10 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 public sealed class CidAllocatorTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-cid-").FullName;
+    private readonly TempDir _temp = new("vct-cid-");
     private readonly string _namespace = "t" + Guid.NewGuid().ToString("N");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact(Timeout = 60_000)]
     public async Task Allocate_TwoAllocatorsOnManyThreads_NeverHandOutACidThatIsHeld()
@@ -311,7 +311,7 @@ public sealed class CidAllocatorTests : IDisposable
     public void Allocate_SameCidNumbersInAnotherNamespace_AreIndependent()
     {
         CidAllocator here = Allocator(700, 700);
-        var elsewhere = new CidAllocator("o" + Guid.NewGuid().ToString("N"), 700, 700, Path.Combine(_folder, "other-cursor"));
+        var elsewhere = new CidAllocator("o" + Guid.NewGuid().ToString("N"), 700, 700, Path.Combine(_temp.Path, "other-cursor"));
 
         using CidLease a = here.Allocate();
         using CidLease b = elsewhere.Allocate();
@@ -391,7 +391,7 @@ public sealed class CidAllocatorTests : IDisposable
         allocator.HeldCount.Should().Be(0);
     }
 
-    private string CursorPath(string name = "cursor") => Path.Combine(_folder, name);
+    private string CursorPath(string name = "cursor") => Path.Combine(_temp.Path, name);
 
     private CidAllocator Allocator(int first, int last, string cursor = "cursor") =>
         new(_namespace, first, last, CursorPath(cursor));

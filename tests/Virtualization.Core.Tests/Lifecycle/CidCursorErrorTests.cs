@@ -15,15 +15,15 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 public sealed class CidCursorErrorTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-cid-errors-").FullName;
+    private readonly TempDir _temp = new("vct-cid-errors-");
     private readonly string _namespace = "e" + Guid.NewGuid().ToString("N");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Lock_NewFile_IsCreatedEmptyReadWriteForTheOwnerOnly_AndReadsAsZero()
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
 
         using (CidCursor cursor = CidCursor.Lock(path))
         {
@@ -37,7 +37,7 @@ public sealed class CidCursorErrorTests : IDisposable
     [Fact]
     public void Lock_DirectoryInPlaceOfTheFile_ThrowsEISDIR()
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "cursor")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "cursor")).FullName;
 
         Action lockIt = () => CidCursor.Lock(path).Dispose();
 
@@ -49,9 +49,9 @@ public sealed class CidCursorErrorTests : IDisposable
     [Fact]
     public void Lock_SymbolicLink_ThrowsELOOP_AndLeavesTheTargetAlone()
     {
-        string target = Path.Combine(_folder, "target");
+        string target = Path.Combine(_temp.Path, "target");
         File.WriteAllText(target, "7\n");
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         File.CreateSymbolicLink(path, target);
 
         Action lockIt = () => CidCursor.Lock(path).Dispose();
@@ -65,7 +65,7 @@ public sealed class CidCursorErrorTests : IDisposable
     [Fact]
     public void Lock_MissingFolder_ThrowsFileNotFound()
     {
-        string path = Path.Combine(_folder, "missing", "cursor");
+        string path = Path.Combine(_temp.Path, "missing", "cursor");
 
         Action lockIt = () => CidCursor.Lock(path).Dispose();
 
@@ -75,7 +75,7 @@ public sealed class CidCursorErrorTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Lock_IsAnExclusiveFlock_DroppedOnDispose()
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         using SafeFileHandle other = Interop.Sys.Open(path, Interop.Sys.O_RDWR | Interop.Sys.O_CREAT | Interop.Sys.O_CLOEXEC, 0x180);
         other.IsInvalid.Should().BeFalse();
 
@@ -99,7 +99,7 @@ public sealed class CidCursorErrorTests : IDisposable
     [InlineData("1 7\n", null)]
     public void Read_Content_IsACounterOrNothing(string content, long? expected)
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         File.WriteAllBytes(path, Encoding.ASCII.GetBytes(content));
 
         using CidCursor cursor = CidCursor.Lock(path);
@@ -110,7 +110,7 @@ public sealed class CidCursorErrorTests : IDisposable
     [Fact]
     public void Allocate_WholeRangeHeld_ThrowsExhaustedWithTheRange_AfterHandingOutEachCidOnce()
     {
-        var allocator = new CidAllocator(_namespace, 40, 42, Path.Combine(_folder, "cursor"));
+        var allocator = new CidAllocator(_namespace, 40, 42, Path.Combine(_temp.Path, "cursor"));
 
         using CidLease a = allocator.Allocate();
         using CidLease b = allocator.Allocate();
@@ -124,14 +124,14 @@ public sealed class CidCursorErrorTests : IDisposable
         e.Message.Should().Be(
             "No free vsock CID: all 3 CIDs in 40..42 are held by live VMs on this host (or by other holders of their socket names). "
             + "Dispose VMs you no longer need, or widen VirtualizationServiceOptions.FirstGuestCid/LastGuestCid.");
-        File.ReadAllText(Path.Combine(_folder, "cursor")).Should().Be("3\n", "a failed allocation does not move the cursor");
+        File.ReadAllText(Path.Combine(_temp.Path, "cursor")).Should().Be("3\n", "a failed allocation does not move the cursor");
         allocator.HeldCount.Should().Be(3);
     }
 
     [Fact]
     public void Allocate_OnlyCidSquattedByAnotherSocket_ThrowsExhausted_WithoutMovingTheCursor()
     {
-        var allocator = new CidAllocator(_namespace, 60, 60, Path.Combine(_folder, "cursor"));
+        var allocator = new CidAllocator(_namespace, 60, 60, Path.Combine(_temp.Path, "cursor"));
         using Socket squat = BindName(60);
 
         Action full = () => allocator.Allocate();
@@ -139,14 +139,14 @@ public sealed class CidCursorErrorTests : IDisposable
         CidExhaustedException e = full.Should().Throw<CidExhaustedException>().Which;
         (e.FirstCid, e.LastCid).Should().Be((60, 60));
         e.Message.Should().StartWith("No free vsock CID: all 1 CIDs in 60..60 are held");
-        new FileInfo(Path.Combine(_folder, "cursor")).Length.Should().Be(0);
+        new FileInfo(Path.Combine(_temp.Path, "cursor")).Length.Should().Be(0);
         allocator.HeldCount.Should().Be(0);
     }
 
     [Fact]
     public void Allocate_CursorPathIsADirectory_ThrowsEISDIR_AndHoldsNothing()
     {
-        string cursor = Directory.CreateDirectory(Path.Combine(_folder, "cursor")).FullName;
+        string cursor = Directory.CreateDirectory(Path.Combine(_temp.Path, "cursor")).FullName;
         var allocator = new CidAllocator(_namespace, 70, 71, cursor);
 
         Action allocate = () => allocator.Allocate();

@@ -1,5 +1,6 @@
 using System.Text;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
@@ -9,9 +10,9 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 public sealed class CidCursorTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vcore-cid-cursor-").FullName;
+    private readonly TempDir _temp = new("vct-cid-cursor-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData("", 0L)]
@@ -24,7 +25,7 @@ public sealed class CidCursorTests : IDisposable
     [InlineData("0000000000000000000000000000012\n", null)] // 32 bytes fill the read, so the value may be cut: refused
     public void Read_AcceptsCountersUpTo2To62_AndNothingElse(string content, long? expected)
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         File.WriteAllBytes(path, Encoding.ASCII.GetBytes(content));
 
         using CidCursor cursor = CidCursor.Lock(path);
@@ -35,7 +36,7 @@ public sealed class CidCursorTests : IDisposable
     [Fact]
     public void Write_ReplacesTheWholeContent()
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         File.WriteAllText(path, "123456789\n");
 
         using (CidCursor cursor = CidCursor.Lock(path))

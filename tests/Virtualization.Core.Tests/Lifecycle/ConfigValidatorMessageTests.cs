@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
@@ -11,9 +12,9 @@ namespace Virtualization.Core.Tests.Lifecycle;
 public sealed class ConfigValidatorMessageTests : IDisposable
 {
     private const string ReadOnlyForRoot = "/sys/kernel/uevent_seqnum";
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-validator-msg-").FullName;
+    private readonly TempDir _temp = new("vct-validator-msg-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData("no-boot", "Kernel", "a VM needs either a Kernel or a Bootloader; neither is set.")]
@@ -64,7 +65,7 @@ public sealed class ConfigValidatorMessageTests : IDisposable
     [Fact]
     public void MissingKernel_DoesNotExist_WithTheProbesException()
     {
-        string missing = Path.Combine(_folder, "missing");
+        string missing = Path.Combine(_temp.Path, "missing");
 
         Action validate = () => ConfigValidator.Validate(new VirtualMachineRawConfig { Kernel = missing }, 2048, out _);
 
@@ -106,14 +107,14 @@ public sealed class ConfigValidatorMessageTests : IDisposable
     [Fact]
     public void DirectoryAsKernelOrDisk_IsRefusedWithTheRuleOfTheField()
     {
-        Action kernel = () => ConfigValidator.Validate(new VirtualMachineRawConfig { Kernel = _folder }, 2048, out _);
+        Action kernel = () => ConfigValidator.Validate(new VirtualMachineRawConfig { Kernel = _temp.Path }, 2048, out _);
         Action disk = () => ConfigValidator.Validate(
-            new VirtualMachineRawConfig { Kernel = File("kernel"), Disks = [new DiskImage(_folder)] }, 2048, out _);
+            new VirtualMachineRawConfig { Kernel = File("kernel"), Disks = [new DiskImage(_temp.Path)] }, 2048, out _);
 
         kernel.Should().Throw<VirtualMachineConfigException>().Which.Message.Should().Be(
-            $"Invalid VM configuration: Kernel: '{_folder}' is a directory; Kernel must be a regular file. (Parameter 'Kernel')");
+            $"Invalid VM configuration: Kernel: '{_temp.Path}' is a directory; Kernel must be a regular file. (Parameter 'Kernel')");
         disk.Should().Throw<VirtualMachineConfigException>().Which.Message.Should().Be(
-            $"Invalid VM configuration: Disks[0].Image: '{_folder}' is a directory; a disk image must be a regular file or a block device. "
+            $"Invalid VM configuration: Disks[0].Image: '{_temp.Path}' is a directory; a disk image must be a regular file or a block device. "
             + "(Parameter 'Disks[0].Image')");
     }
 
@@ -135,7 +136,7 @@ public sealed class ConfigValidatorMessageTests : IDisposable
 
     private string File(string name)
     {
-        string path = Path.Combine(_folder, name);
+        string path = Path.Combine(_temp.Path, name);
         if (!System.IO.File.Exists(path))
         {
             System.IO.File.WriteAllBytes(path, new byte[4096]);

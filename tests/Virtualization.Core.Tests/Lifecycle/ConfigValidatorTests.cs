@@ -1,5 +1,6 @@
 using Virtualization.Core.Disks;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
@@ -13,9 +14,9 @@ public sealed class ConfigValidatorTests : IDisposable
     /// <summary>A regular file (4096 bytes) that opens for reading but not for writing, not even as root (sysfs).</summary>
     private const string ReadOnlyForRoot = "/sys/kernel/uevent_seqnum";
 
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-validator-").FullName;
+    private readonly TempDir _temp = new("vct-validator-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData(" ")]
@@ -179,7 +180,7 @@ public sealed class ConfigValidatorTests : IDisposable
 
     private string File(string name, int size)
     {
-        string path = Path.Combine(_folder, name);
+        string path = Path.Combine(_temp.Path, name);
         if (!System.IO.File.Exists(path))
         {
             System.IO.File.WriteAllBytes(path, new byte[size]);

@@ -97,49 +97,24 @@ public sealed class CreateVmTests
         await using var h = new TestHarness();
         string cidNamespace = h.Options.CidNamespace;
 
-        // Each host has its own temporary root, hence its own cursor: both start at the same CID, and only the CIDs'
-        // abstract socket names keep them apart.
-        var hosts = Enumerable.Range(0, 2).Select(i => StartHost(cidNamespace, Path.Combine(h.Root, $"host-{i}"), 150)).ToArray();
+        // Each host has its own temporary root, hence its own cursor: both start at the same CID, at the same time, and
+        // only the CIDs' abstract socket names keep them apart. Each holds its 150 CIDs until disposed.
+        Task<VmHostAlloc>[] hosts = [.. Enumerable.Range(0, 2).Select(i =>
+            VmHostAlloc.StartAsync(cidNamespace, Path.Combine(h.Root, $"host-{i}"), 150, first: 10, last: 65535))];
         try
         {
-            var sets = await Task.WhenAll(hosts.Select(ReadCidsAsync));
-            sets[0].Should().HaveCount(150);
-            sets[1].Should().HaveCount(150);
-            sets[0].Intersect(sets[1]).Should().BeEmpty("a CID held by one process is never handed out by another");
+            VmHostAlloc[] started = await Task.WhenAll(hosts);
+            IReadOnlyList<int> a = started[0].Cids, b = started[1].Cids;
+            a.Should().HaveCount(150).And.OnlyHaveUniqueItems();
+            b.Should().HaveCount(150).And.OnlyHaveUniqueItems();
+            a.Intersect(b).Should().BeEmpty("a CID held by one process is never handed out by another");
         }
         finally
         {
-            foreach (var host in hosts)
+            foreach (Task<VmHostAlloc> host in hosts.Where(t => t.IsCompletedSuccessfully))
             {
-                host.StandardInput.Close();
-                await host.WaitForExitAsync();
-                host.Dispose();
+                await (await host).DisposeAsync();
             }
-        }
-
-        static System.Diagnostics.Process StartHost(string cidNamespace, string tempDir, int count)
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo(TestPaths.VmHost)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-            };
-            psi.ArgumentList.Add("alloc");
-            psi.ArgumentList.Add(cidNamespace);
-            psi.ArgumentList.Add(tempDir);
-            psi.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return System.Diagnostics.Process.Start(psi)!;
-        }
-
-        static async Task<HashSet<int>> ReadCidsAsync(System.Diagnostics.Process host)
-        {
-            var cids = new HashSet<int>();
-            while (await host.StandardOutput.ReadLineAsync() is { } line && line != "READY")
-            {
-                cids.Add(int.Parse(line, System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            return cids;
         }
     }
 

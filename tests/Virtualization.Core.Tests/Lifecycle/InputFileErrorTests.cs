@@ -15,16 +15,16 @@ public sealed class InputFileErrorTests : IDisposable
     /// <summary>A regular file that opens for reading but not for writing, not even as root (sysfs: EACCES).</summary>
     private const string ReadOnlyForRoot = "/sys/kernel/uevent_seqnum";
 
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-inputfile-").FullName;
+    private readonly TempDir _temp = new("vct-inputfile-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Probe_RegularFile_IsItsKindAndExactSize(bool writable)
     {
-        string path = Path.Combine(_folder, "kernel");
+        string path = Path.Combine(_temp.Path, "kernel");
         File.WriteAllBytes(path, new byte[12345]);
 
         InputFile.Probe(path, writable).Should().Be(new InputFileInfo(InputFileKind.RegularFile, 12345));
@@ -36,13 +36,13 @@ public sealed class InputFileErrorTests : IDisposable
     public void Probe_Directory_IsReportedWithoutOpeningIt(bool writable)
     {
         // Opened for writing, a directory fails with EISDIR: the probe must stop at statx.
-        InputFile.Probe(_folder, writable).Should().Be(new InputFileInfo(InputFileKind.Directory, 0));
+        InputFile.Probe(_temp.Path, writable).Should().Be(new InputFileInfo(InputFileKind.Directory, 0));
     }
 
     [Fact(Timeout = 30_000)]
     public async Task Probe_Fifo_IsReportedWithoutOpeningIt()
     {
-        string fifo = await SpecialFiles.FifoAsync(Path.Combine(_folder, "fifo"));
+        string fifo = await SpecialFiles.FifoAsync(Path.Combine(_temp.Path, "fifo"));
 
         // Opened for writing with O_NONBLOCK and no reader, a FIFO fails with ENXIO: the probe must stop at statx.
         InputFile.Probe(fifo, writable: true).Should().Be(new InputFileInfo(InputFileKind.Fifo, 0));
@@ -52,7 +52,7 @@ public sealed class InputFileErrorTests : IDisposable
     [Fact]
     public void Probe_Socket_IsReportedWithoutOpeningIt()
     {
-        string path = Path.Combine(_folder, "s.sock");
+        string path = Path.Combine(_temp.Path, "s.sock");
         using var bound = SpecialFiles.BoundSocket(path);
 
         // open(2) of a socket fails with ENXIO: the probe must stop at statx.
@@ -68,7 +68,7 @@ public sealed class InputFileErrorTests : IDisposable
     [SkippableFact(Timeout = 60_000)]
     public async Task Probe_LoopBlockDevice_IsABlockDeviceOfItsBackingFilesSize()
     {
-        string backing = Path.Combine(_folder, "backing.img");
+        string backing = Path.Combine(_temp.Path, "backing.img");
         File.WriteAllBytes(backing, new byte[2 * 1024 * 1024]);
         (string? device, string reason) = await SpecialFiles.TryAttachLoopAsync(backing);
         Skip.If(device is null, reason);
@@ -85,7 +85,7 @@ public sealed class InputFileErrorTests : IDisposable
     [Fact]
     public void Probe_Missing_ThrowsFileNotFoundNamingThePath()
     {
-        string path = Path.Combine(_folder, "missing");
+        string path = Path.Combine(_temp.Path, "missing");
 
         Action probe = () => InputFile.Probe(path, writable: false);
 
@@ -97,8 +97,8 @@ public sealed class InputFileErrorTests : IDisposable
     [Fact]
     public void Probe_SymbolicLinkLoop_ThrowsELOOP()
     {
-        string a = Path.Combine(_folder, "a");
-        string b = Path.Combine(_folder, "b");
+        string a = Path.Combine(_temp.Path, "a");
+        string b = Path.Combine(_temp.Path, "b");
         File.CreateSymbolicLink(a, b);
         File.CreateSymbolicLink(b, a);
 
@@ -112,7 +112,7 @@ public sealed class InputFileErrorTests : IDisposable
     [Fact]
     public void Probe_ThroughARegularFile_ThrowsENOTDIR()
     {
-        string file = Path.Combine(_folder, "file");
+        string file = Path.Combine(_temp.Path, "file");
         File.WriteAllText(file, "x");
         string path = file + "/kernel";
 
@@ -126,7 +126,7 @@ public sealed class InputFileErrorTests : IDisposable
     [Fact]
     public void Probe_NameLongerThan255Bytes_ThrowsENAMETOOLONG()
     {
-        string path = Path.Combine(_folder, new string('k', 256));
+        string path = Path.Combine(_temp.Path, new string('k', 256));
 
         Action probe = () => InputFile.Probe(path, writable: false);
 

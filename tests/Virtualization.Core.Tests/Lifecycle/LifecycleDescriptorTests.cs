@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
@@ -9,15 +10,15 @@ namespace Virtualization.Core.Tests.Lifecycle;
 /// </summary>
 public sealed class LifecycleDescriptorTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-fds-").FullName;
+    private readonly TempDir _temp = new("vct-fds-");
     private readonly string _namespace = "d" + Guid.NewGuid().ToString("N");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void CidCursor_Disposed_ClosesTheFile()
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
         CidCursor cursor = CidCursor.Lock(path);
         string[] held = DescriptorsOnFolder();
 
@@ -31,7 +32,7 @@ public sealed class LifecycleDescriptorTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task CidAllocator_AfterAllocationsAndExhaustion_KeepsNoCursorDescriptor()
     {
-        var allocator = new CidAllocator(_namespace, 90, 90, Path.Combine(_folder, "cursor"));
+        var allocator = new CidAllocator(_namespace, 90, 90, Path.Combine(_temp.Path, "cursor"));
         using CidLease lease = await Task.Run(allocator.Allocate);
 
         Func<Task> full = () => Task.Run(allocator.Allocate);
@@ -43,12 +44,12 @@ public sealed class LifecycleDescriptorTests : IDisposable
     [Fact]
     public void PrivateDirectory_AfterSuccessAndEachRefusal_KeepsNoDescriptor()
     {
-        string ok = Path.Combine(_folder, "ok");
-        string sticky = Directory.CreateDirectory(Path.Combine(_folder, "sticky")).FullName;
+        string ok = Path.Combine(_temp.Path, "ok");
+        string sticky = Directory.CreateDirectory(Path.Combine(_temp.Path, "sticky")).FullName;
         PrivateDirectoryErrorTests.SetMode(sticky, 0x3FF);
-        string file = Path.Combine(_folder, "file");
+        string file = Path.Combine(_temp.Path, "file");
         File.WriteAllText(file, "x");
-        string link = Path.Combine(_folder, "link");
+        string link = Path.Combine(_temp.Path, "link");
         File.CreateSymbolicLink(link, ok);
 
         PrivateDirectory.Ensure(ok);
@@ -65,7 +66,7 @@ public sealed class LifecycleDescriptorTests : IDisposable
     public void PrivateDirectory_FolderOfAnotherUidRefused_KeepsNoDescriptor()
     {
         Skip.IfNot(Environment.IsPrivilegedProcess, "giving a folder to another uid needs root");
-        string theirs = Directory.CreateDirectory(Path.Combine(_folder, "theirs")).FullName;
+        string theirs = Directory.CreateDirectory(Path.Combine(_temp.Path, "theirs")).FullName;
         PrivateDirectoryErrorTests.Chown(theirs, 12345);
 
         FluentActions.Invoking(() => PrivateDirectory.Ensure(theirs)).Should().Throw<UnsafeDirectoryException>();
@@ -76,12 +77,12 @@ public sealed class LifecycleDescriptorTests : IDisposable
     [Fact]
     public void InputFile_AfterProbes_KeepsNoDescriptor()
     {
-        string kernel = Path.Combine(_folder, "kernel");
+        string kernel = Path.Combine(_temp.Path, "kernel");
         File.WriteAllBytes(kernel, new byte[100]);
 
         InputFile.Probe(kernel, writable: false);
         InputFile.Probe(kernel, writable: true);
-        InputFile.Probe(_folder, writable: true);
+        InputFile.Probe(_temp.Path, writable: true);
         FluentActions.Invoking(() => InputFile.Probe(Path.Combine(kernel, "x"), writable: false)).Should().Throw<Win32Exception>();
 
         DescriptorsOnFolder().Should().BeEmpty();
@@ -91,5 +92,5 @@ public sealed class LifecycleDescriptorTests : IDisposable
         [.. Directory.GetFileSystemEntries("/proc/self/fd")
             .Select(fd => new FileInfo(fd).LinkTarget)
             .OfType<string>()
-            .Where(target => target.StartsWith(_folder, StringComparison.Ordinal))];
+            .Where(target => target.StartsWith(_temp.Path, StringComparison.Ordinal))];
 }

@@ -13,7 +13,7 @@ namespace Virtualization.Core.Tests.Lifecycle;
 [Collection(ProcessWideCounts.Name)]
 public sealed class LowDescriptorLimitTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-emfile-").FullName;
+    private readonly TempDir _temp = new("vct-emfile-");
     private readonly string _namespace = "m" + Guid.NewGuid().ToString("N");
 
     public LowDescriptorLimitTests()
@@ -21,23 +21,23 @@ public sealed class LowDescriptorLimitTests : IDisposable
         // Loads and compiles what the failure paths use, so that nothing needs a descriptor under the limit.
         _ = new Win32Exception(24, Marshal.GetPInvokeErrorMessage(24));
         _ = new UnsafeDirectoryException("/x", 0, "x");
-        string file = Path.Combine(_folder, "warm-up");
+        string file = Path.Combine(_temp.Path, "warm-up");
         File.WriteAllText(file, "x");
         InputFile.Probe(file, writable: false);
-        PrivateDirectory.Ensure(Path.Combine(_folder, "warm-up-dir"));
-        new CidAllocator(_namespace, 1000, 1000, Path.Combine(_folder, "warm-up-cursor")).Allocate().Dispose();
+        PrivateDirectory.Ensure(Path.Combine(_temp.Path, "warm-up-dir"));
+        new CidAllocator(_namespace, 1000, 1000, Path.Combine(_temp.Path, "warm-up-cursor")).Allocate().Dispose();
         Action fail = () => InputFile.Probe(file + "/x", writable: false);
         fail.Should().Throw<Win32Exception>();
     }
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData(false, "open for reading")]
     [InlineData(true, "open for reading and writing")]
     public void InputFileProbe_NoDescriptorLeft_ThrowsEMFILENamingTheAccess(bool writable, string operation)
     {
-        string path = Path.Combine(_folder, "kernel");
+        string path = Path.Combine(_temp.Path, "kernel");
         File.WriteAllBytes(path, new byte[512]);
 
         Exception? thrown = UnderLimit(0, () => InputFile.Probe(path, writable));
@@ -49,7 +49,7 @@ public sealed class LowDescriptorLimitTests : IDisposable
     [Fact]
     public void PrivateDirectoryEnsure_OwnFolderThatCannotBeOpened_ThrowsTheOpensErrno()
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "vms")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "vms")).FullName;
 
         Exception? thrown = UnderLimit(0, () => PrivateDirectory.Ensure(path));
 
@@ -60,7 +60,7 @@ public sealed class LowDescriptorLimitTests : IDisposable
     [Fact]
     public void PrivateDirectoryEnsure_MissingFolderWhenNoDescriptorIsLeft_ThrowsTheOpensErrnoNotENOENT()
     {
-        string path = Path.Combine(_folder, "vms");
+        string path = Path.Combine(_temp.Path, "vms");
 
         Exception? thrown = UnderLimit(0, () => PrivateDirectory.Ensure(path));
 
@@ -75,7 +75,7 @@ public sealed class LowDescriptorLimitTests : IDisposable
     public void PrivateDirectoryEnsure_FolderOfAnotherUidThatCannotBeOpened_IsRefusedAsTheirs()
     {
         Skip.IfNot(Environment.IsPrivilegedProcess, "giving a folder to another uid needs root");
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "theirs")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "theirs")).FullName;
         PrivateDirectoryErrorTests.Chown(path, 12345);
 
         Exception? thrown = UnderLimit(0, () => PrivateDirectory.Ensure(path));
@@ -87,7 +87,7 @@ public sealed class LowDescriptorLimitTests : IDisposable
     [Fact]
     public void CidCursorLock_NoDescriptorLeft_ThrowsEMFILE()
     {
-        string path = Path.Combine(_folder, "cursor");
+        string path = Path.Combine(_temp.Path, "cursor");
 
         Exception? thrown = UnderLimit(0, () => CidCursor.Lock(path));
 
@@ -98,7 +98,7 @@ public sealed class LowDescriptorLimitTests : IDisposable
     [Fact]
     public void CidAllocatorAllocate_NoDescriptorLeftForTheSocket_ThrowsEMFILE_AndHoldsNothing()
     {
-        string cursor = Path.Combine(_folder, "cursor");
+        string cursor = Path.Combine(_temp.Path, "cursor");
         var allocator = new CidAllocator(_namespace, 80, 81, cursor);
 
         // One descriptor free: the cursor file gets it, the socket does not.
@@ -153,5 +153,5 @@ public sealed class LowDescriptorLimitTests : IDisposable
         [.. Directory.GetFileSystemEntries("/proc/self/fd")
             .Select(fd => new FileInfo(fd).LinkTarget)
             .OfType<string>()
-            .Where(target => target.StartsWith(_folder, StringComparison.Ordinal))];
+            .Where(target => target.StartsWith(_temp.Path, StringComparison.Ordinal))];
 }

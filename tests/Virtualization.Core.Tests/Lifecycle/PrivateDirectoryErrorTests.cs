@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Virtualization.Core.Lifecycle;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Lifecycle;
 
@@ -13,14 +14,14 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private static readonly uint Me = Interop.Sys.GetEUid();
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-private-").FullName;
+    private readonly TempDir _temp = new("vct-private-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Ensure_Missing_IsCreated0700_AndReportsNothingTightened()
     {
-        string path = Path.Combine(_folder, "vms");
+        string path = Path.Combine(_temp.Path, "vms");
 
         PrivateDirectory.Ensure(path).Should().BeNull();
 
@@ -30,18 +31,18 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_MissingParents_AreCreatedAndOnlyTheLastIsPrivate()
     {
-        string path = Path.Combine(_folder, "a", "b", "vms");
+        string path = Path.Combine(_temp.Path, "a", "b", "vms");
 
         PrivateDirectory.Ensure(path + "/").Should().BeNull();
 
         File.GetUnixFileMode(path).Should().Be(OwnerOnly);
-        Directory.Exists(Path.Combine(_folder, "a", "b")).Should().BeTrue();
+        Directory.Exists(Path.Combine(_temp.Path, "a", "b")).Should().BeTrue();
     }
 
     [Fact]
     public void Ensure_Existing0700_IsLeftAlone()
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "vms"), OwnerOnly).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "vms"), OwnerOnly).FullName;
 
         PrivateDirectory.Ensure(path).Should().BeNull();
 
@@ -55,7 +56,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [InlineData(0xDC0)] // 06700: setuid and setgid on a folder of ours are cleared, not refused
     public void Ensure_OwnWithOtherPermissions_IsTightenedTo0700_AndReportsTheOldBits(int mode)
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "vms")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "vms")).FullName;
         SetMode(path, mode);
         ((int)File.GetUnixFileMode(path)).Should().Be(mode, "the test sets the mode it starts from");
 
@@ -69,7 +70,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [InlineData(0x3C0)] // 01700: private but sticky is still a shared folder's mark
     public void Ensure_OwnStickyFolder_IsRefusedAndLeftAsItIs(int mode)
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "shared")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "shared")).FullName;
         SetMode(path, mode);
 
         Action ensure = () => PrivateDirectory.Ensure(path);
@@ -88,7 +89,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     public void Ensure_FolderOfAnotherUid_IsRefusedNamingBothUids()
     {
         Skip.IfNot(Environment.IsPrivilegedProcess, "giving a folder to another uid needs root");
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "theirs"), OwnerOnly).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "theirs"), OwnerOnly).FullName;
         Chown(path, 12345);
 
         Action ensure = () => PrivateDirectory.Ensure(path);
@@ -104,8 +105,8 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_SymbolicLinkToAFolder_IsRefused()
     {
-        string real = Directory.CreateDirectory(Path.Combine(_folder, "real")).FullName;
-        string link = Path.Combine(_folder, "vms");
+        string real = Directory.CreateDirectory(Path.Combine(_temp.Path, "real")).FullName;
+        string link = Path.Combine(_temp.Path, "vms");
         File.CreateSymbolicLink(link, real);
 
         Action ensure = () => PrivateDirectory.Ensure(link);
@@ -118,8 +119,8 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_DanglingSymbolicLink_IsRefusedAndNothingIsCreatedWhereItPoints()
     {
-        string target = Path.Combine(_folder, "target");
-        string link = Path.Combine(_folder, "vms");
+        string target = Path.Combine(_temp.Path, "target");
+        string link = Path.Combine(_temp.Path, "vms");
         File.CreateSymbolicLink(link, target);
 
         Action ensure = () => PrivateDirectory.Ensure(link);
@@ -131,7 +132,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_RegularFile_IsRefusedAsNotADirectory()
     {
-        string file = Path.Combine(_folder, "vms");
+        string file = Path.Combine(_temp.Path, "vms");
         File.WriteAllText(file, "x");
 
         Action ensure = () => PrivateDirectory.Ensure(file);
@@ -144,7 +145,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_ParentIsARegularFile_ThrowsENOTDIROfTheOpen()
     {
-        string file = Path.Combine(_folder, "file");
+        string file = Path.Combine(_temp.Path, "file");
         File.WriteAllText(file, "x");
         string path = Path.Combine(file, "vms");
 
@@ -158,7 +159,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void Ensure_NameLongerThan255Bytes_ThrowsENAMETOOLONGOfTheOpen()
     {
-        string path = Path.Combine(_folder, new string('v', 256));
+        string path = Path.Combine(_temp.Path, new string('v', 256));
 
         Action ensure = () => PrivateDirectory.Ensure(path);
 
@@ -195,7 +196,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void CreateNew_Missing_IsCreated0700()
     {
-        string path = Path.Combine(_folder, "vm-3");
+        string path = Path.Combine(_temp.Path, "vm-3");
 
         PrivateDirectory.CreateNew(path);
 
@@ -205,7 +206,7 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void CreateNew_Existing_ThrowsEEXIST()
     {
-        string path = Directory.CreateDirectory(Path.Combine(_folder, "vm-3")).FullName;
+        string path = Directory.CreateDirectory(Path.Combine(_temp.Path, "vm-3")).FullName;
 
         Action create = () => PrivateDirectory.CreateNew(path);
 
@@ -217,9 +218,9 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
     [Fact]
     public void RemoveLeftover_SymbolicLinkToAFolder_RemovesTheLinkNotTheFolder()
     {
-        string real = Directory.CreateDirectory(Path.Combine(_folder, "real")).FullName;
+        string real = Directory.CreateDirectory(Path.Combine(_temp.Path, "real")).FullName;
         File.WriteAllText(Path.Combine(real, "keep"), "x");
-        string link = Path.Combine(_folder, "vm-4");
+        string link = Path.Combine(_temp.Path, "vm-4");
         File.CreateSymbolicLink(link, real);
 
         PrivateDirectory.RemoveLeftover(link).Should().BeTrue();
@@ -232,8 +233,6 @@ public sealed class PrivateDirectoryErrorTests : IDisposable
 
     internal static void Chown(string path, int uid)
     {
-        using var chown = System.Diagnostics.Process.Start("chown", [uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path]);
-        chown.WaitForExit();
-        chown.ExitCode.Should().Be(0);
+        TestInterop.Chown(path, uid, -1).Should().Be(0, "chown({0}, {1}) failed: {2}", path, uid, Interop.LastErrno);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -44,114 +43,71 @@ public sealed class StatxLayoutTests
     [SkippableFact(Timeout = 60_000)]
     public async Task Managed_statx_and_flags_match_the_C_headers()
     {
-        string? cc = TestPaths.CCompiler;
-        Requirement.Require(Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <sys/stat.h>");
+        CHeaderProbe.Values c = await CHeaderProbe.RunAsync(CProgram, "sys/stat.h", "linux/fs.h");
+        long N(string key) => c[key];
 
-        string dir = Directory.CreateTempSubdirectory("statx-layout-").FullName;
-        try
-        {
-            string source = Path.Combine(dir, "layout.c");
-            string binary = Path.Combine(dir, "layout");
-            await File.WriteAllTextAsync(source, CProgram);
-            (int ccExit, string ccOut) = await RunAsync(cc!, "-o", binary, source);
-            Skip.If(ccExit != 0 && ccOut.Contains("statx", StringComparison.Ordinal), "the C library headers have no struct statx (glibc < 2.28): " + ccOut);
-            ccExit.Should().Be(0, "the layout program must compile: {0}", ccOut);
-            (int exit, string output) = await RunAsync(binary);
-            exit.Should().Be(0);
-
-            Dictionary<string, string> c = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' ', 2))
-                .ToDictionary(p => p[0], p => p[1]);
-            long N(string key) => long.Parse(c[key], CultureInfo.InvariantCulture);
-
-            N("sizeof").Should().Be(StatxBuffer.Size).And.Be(Marshal.SizeOf<StatxBuffer>());
-            N("stx_mask").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.Mask)));
-            N("stx_mode").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.Mode)));
-            N("stx_size").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.FileSize)));
-            N("stx_rdev_major").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.RdevMajor)));
-            N("stx_rdev_minor").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.RdevMinor)));
-            N("AT_FDCWD").Should().Be(AT_FDCWD);
-            N("AT_EMPTY_PATH").Should().Be(AT_EMPTY_PATH);
-            N("STATX_TYPE").Should().Be(STATX_TYPE);
-            N("STATX_MODE").Should().Be(STATX_MODE);
-            N("STATX_SIZE").Should().Be(STATX_SIZE);
-            N("S_IFMT").Should().Be(S_IFMT);
-            N("S_IFSOCK").Should().Be(S_IFSOCK);
-            N("S_IFLNK").Should().Be(S_IFLNK);
-            N("S_IFREG").Should().Be(S_IFREG);
-            N("S_IFBLK").Should().Be(S_IFBLK);
-            N("S_IFDIR").Should().Be(S_IFDIR);
-            N("S_IFCHR").Should().Be(S_IFCHR);
-            N("S_IFIFO").Should().Be(S_IFIFO);
-            N("O_RDONLY").Should().Be(O_RDONLY);
-            N("O_RDWR").Should().Be(O_RDWR);
-            N("O_NOCTTY").Should().Be(O_NOCTTY);
-            N("O_NONBLOCK").Should().Be(O_NONBLOCK);
-            N("O_CLOEXEC").Should().Be(O_CLOEXEC);
-            N("BLKGETSIZE64").Should().Be(BLKGETSIZE64);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        N("sizeof").Should().Be(StatxBuffer.Size).And.Be(Marshal.SizeOf<StatxBuffer>());
+        N("stx_mask").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.Mask)));
+        N("stx_mode").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.Mode)));
+        N("stx_size").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.FileSize)));
+        N("stx_rdev_major").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.RdevMajor)));
+        N("stx_rdev_minor").Should().Be(Marshal.OffsetOf<StatxBuffer>(nameof(StatxBuffer.RdevMinor)));
+        N("AT_FDCWD").Should().Be(AT_FDCWD);
+        N("AT_EMPTY_PATH").Should().Be(AT_EMPTY_PATH);
+        N("STATX_TYPE").Should().Be(STATX_TYPE);
+        N("STATX_MODE").Should().Be(STATX_MODE);
+        N("STATX_SIZE").Should().Be(STATX_SIZE);
+        N("S_IFMT").Should().Be(S_IFMT);
+        N("S_IFSOCK").Should().Be(S_IFSOCK);
+        N("S_IFLNK").Should().Be(S_IFLNK);
+        N("S_IFREG").Should().Be(S_IFREG);
+        N("S_IFBLK").Should().Be(S_IFBLK);
+        N("S_IFDIR").Should().Be(S_IFDIR);
+        N("S_IFCHR").Should().Be(S_IFCHR);
+        N("S_IFIFO").Should().Be(S_IFIFO);
+        N("O_RDONLY").Should().Be(O_RDONLY);
+        N("O_RDWR").Should().Be(O_RDWR);
+        N("O_NOCTTY").Should().Be(O_NOCTTY);
+        N("O_NONBLOCK").Should().Be(O_NONBLOCK);
+        N("O_CLOEXEC").Should().Be(O_CLOEXEC);
+        N("BLKGETSIZE64").Should().Be(BLKGETSIZE64);
     }
 
     /// <summary>Needs no compiler: statx through our struct agrees with .NET on real files of every kind.</summary>
     [Fact(Timeout = 30_000)]
     public async Task Statx_agrees_with_dotnet_on_size_mode_and_device_numbers()
     {
-        string dir = Directory.CreateTempSubdirectory("statx-files-").FullName;
-        try
+        using var temp = new TempDir("vct-statx-files-");
+        string dir = temp.Path;
+        string file = Path.Combine(dir, "f.bin");
+        await File.WriteAllBytesAsync(file, new byte[12345]);
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+
+        Stat(file).FileType.Should().Be(S_IFREG);
+        ((long)Stat(file).FileSize).Should().Be(12345);
+        (Stat(file).Mode & 0x1FF).Should().Be((int)File.GetUnixFileMode(file));
+        Stat(dir).FileType.Should().Be(S_IFDIR);
+        Stat("/dev/null").FileType.Should().Be(S_IFCHR);
+        (Stat("/dev/null").RdevMajor, Stat("/dev/null").RdevMinor).Should().Be((1u, 3u), "/dev/null is character device 1:3 on Linux");
+        Stat(await SpecialFiles.FifoAsync(Path.Combine(dir, "fifo"))).FileType.Should().Be(S_IFIFO);
+        using (SpecialFiles.BoundSocket(Path.Combine(dir, "s.sock")))
         {
-            string file = Path.Combine(dir, "f.bin");
-            await File.WriteAllBytesAsync(file, new byte[12345]);
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-
-            Stat(file).FileType.Should().Be(S_IFREG);
-            ((long)Stat(file).FileSize).Should().Be(12345);
-            (Stat(file).Mode & 0x1FF).Should().Be((int)File.GetUnixFileMode(file));
-            Stat(dir).FileType.Should().Be(S_IFDIR);
-            Stat("/dev/null").FileType.Should().Be(S_IFCHR);
-            (Stat("/dev/null").RdevMajor, Stat("/dev/null").RdevMinor).Should().Be((1u, 3u), "/dev/null is character device 1:3 on Linux");
-            Stat(await SpecialFiles.FifoAsync(Path.Combine(dir, "fifo"))).FileType.Should().Be(S_IFIFO);
-            using (SpecialFiles.BoundSocket(Path.Combine(dir, "s.sock")))
-            {
-                Stat(Path.Combine(dir, "s.sock")).FileType.Should().Be(S_IFSOCK);
-            }
-
-
-            using SafeFileHandle handle = Open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-            handle.IsInvalid.Should().BeFalse();
-            Statx(handle, string.Empty, AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, out StatxBuffer byFd).Should().Be(0);
-            byFd.FileType.Should().Be(S_IFREG);
-            ((long)byFd.FileSize).Should().Be(12345);
-
-            InputFile.Probe(file, writable: true).Should().Be(new InputFileInfo(InputFileKind.RegularFile, 12345));
+            Stat(Path.Combine(dir, "s.sock")).FileType.Should().Be(S_IFSOCK);
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+
+
+        using SafeFileHandle handle = Open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        handle.IsInvalid.Should().BeFalse();
+        Statx(handle, string.Empty, AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, out StatxBuffer byFd).Should().Be(0);
+        byFd.FileType.Should().Be(S_IFREG);
+        ((long)byFd.FileSize).Should().Be(12345);
+
+        InputFile.Probe(file, writable: true).Should().Be(new InputFileInfo(InputFileKind.RegularFile, 12345));
     }
 
     private static StatxBuffer Stat(string path)
     {
         Statx(AT_FDCWD, path, 0, STATX_TYPE | STATX_MODE | STATX_SIZE, out StatxBuffer buffer).Should().Be(0, "statx({0}) succeeds", path);
         return buffer;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

@@ -11,14 +11,14 @@ namespace Virtualization.Core.Tests.Lifecycle;
 public sealed class TemporaryDirectoryTests : IDisposable
 {
     private static readonly UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private readonly string _folder = Directory.CreateTempSubdirectory("vct-tmp-").FullName;
+    private readonly TempDir _temp = new("vct-tmp-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact(Timeout = 30_000)]
     public async Task CreateVmAsync_MissingTemporaryDirectory_IsCreatedPrivate()
     {
-        string root = Path.Combine(_folder, "parent", "vms");
+        string root = Path.Combine(_temp.Path, "parent", "vms");
         await using var h = new TestHarness(o => o with { TemporaryDirectory = root });
 
         IVirtualMachine vm = await h.CreateAsync();
@@ -33,8 +33,8 @@ public sealed class TemporaryDirectoryTests : IDisposable
     [InlineData("/")]
     public async Task CreateVmAsync_TemporaryDirectoryIsSymlink_IsRefused(string suffix)
     {
-        string real = Directory.CreateDirectory(Path.Combine(_folder, "real")).FullName;
-        string link = Path.Combine(_folder, "vms");
+        string real = Directory.CreateDirectory(Path.Combine(_temp.Path, "real")).FullName;
+        string link = Path.Combine(_temp.Path, "vms");
         File.CreateSymbolicLink(link, real);
         await using var h = new TestHarness(o => o with { TemporaryDirectory = link + suffix });
 
@@ -51,7 +51,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task CreateVmAsync_TemporaryDirectoryIsAFile_IsRefused()
     {
-        string file = Path.Combine(_folder, "vms");
+        string file = Path.Combine(_temp.Path, "vms");
         await File.WriteAllTextAsync(file, "not a folder");
         await using var h = new TestHarness(o => o with { TemporaryDirectory = file });
 
@@ -64,7 +64,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task CreateVmAsync_OwnTemporaryDirectoryOpenToOthers_IsTightenedTo0700()
     {
-        string root = Directory.CreateDirectory(Path.Combine(_folder, "vms")).FullName;
+        string root = Directory.CreateDirectory(Path.Combine(_temp.Path, "vms")).FullName;
         File.SetUnixFileMode(root, (UnixFileMode)Convert.ToInt32("777", 8));
         await using var h = new TestHarness(o => o with { TemporaryDirectory = root });
 
@@ -78,7 +78,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
     public async Task CreateVmAsync_OwnStickySharedFolder_IsRefusedAndLeftAsItIs()
     {
         // Root's /tmp is root's own: closing it to 0700 would break every other user, so a sticky folder is refused.
-        string shared = Directory.CreateDirectory(Path.Combine(_folder, "shared")).FullName;
+        string shared = Directory.CreateDirectory(Path.Combine(_temp.Path, "shared")).FullName;
         var sharedMode = (UnixFileMode)Convert.ToInt32("1777", 8);
         File.SetUnixFileMode(shared, sharedMode);
         await using var h = new TestHarness(o => o with { TemporaryDirectory = shared });
@@ -97,7 +97,7 @@ public sealed class TemporaryDirectoryTests : IDisposable
     public async Task CreateVmAsync_TemporaryDirectoryOwnedByRoot_IsRefused()
     {
         Skip.If(Environment.IsPrivilegedProcess, "running as root: root's folders are this process's own");
-        string kernel = new FakeScenario().WriteKernel(Path.Combine(_folder, "kernel"));
+        string kernel = new FakeScenario().WriteKernel(Path.Combine(_temp.Path, "kernel"));
         await using var service = new VirtualizationService(new VirtualizationServiceOptions
         {
             Vmm = VmmKind.Crosvm,
@@ -150,28 +150,28 @@ public sealed class TemporaryDirectoryTests : IDisposable
     [Fact]
     public void RemoveLeftover_NothingThere_ReturnsFalse()
     {
-        string missing = Path.Combine(_folder, "missing");
+        string missing = Path.Combine(_temp.Path, "missing");
 
         Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(missing).Should().BeFalse();
-        Directory.GetFileSystemEntries(_folder).Should().BeEmpty();
+        Directory.GetFileSystemEntries(_temp.Path).Should().BeEmpty();
     }
 
     [Fact]
     public void RemoveLeftover_FileAndFolder_AreRemovedAndReported()
     {
-        string file = Path.Combine(_folder, "file");
+        string file = Path.Combine(_temp.Path, "file");
         File.WriteAllText(file, "x");
-        string folder = Directory.CreateDirectory(Path.Combine(_folder, "folder", "inner")).Parent!.FullName;
+        string folder = Directory.CreateDirectory(Path.Combine(_temp.Path, "folder", "inner")).Parent!.FullName;
 
         Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(file).Should().BeTrue();
         Virtualization.Core.Lifecycle.PrivateDirectory.RemoveLeftover(folder).Should().BeTrue();
-        Directory.GetFileSystemEntries(_folder).Should().BeEmpty();
+        Directory.GetFileSystemEntries(_temp.Path).Should().BeEmpty();
     }
 
     [Fact]
     public void RemoveLeftover_PathThroughAFile_ThrowsTheErrno()
     {
-        string file = Path.Combine(_folder, "file");
+        string file = Path.Combine(_temp.Path, "file");
         File.WriteAllText(file, "x");
         string below = Path.Combine(file, "child");
 
@@ -185,9 +185,9 @@ public sealed class TemporaryDirectoryTests : IDisposable
 
     private (string Root, string Outside) PrepareRootAndOutsideFolder()
     {
-        string root = Directory.CreateDirectory(Path.Combine(_folder, "vms")).FullName;
+        string root = Directory.CreateDirectory(Path.Combine(_temp.Path, "vms")).FullName;
         File.SetUnixFileMode(root, OwnerOnly);
-        string outside = Directory.CreateDirectory(Path.Combine(_folder, "outside")).FullName;
+        string outside = Directory.CreateDirectory(Path.Combine(_temp.Path, "outside")).FullName;
         File.WriteAllText(Path.Combine(outside, "keep"), "keep me");
         return (root, outside);
     }

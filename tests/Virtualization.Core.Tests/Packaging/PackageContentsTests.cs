@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Reflection;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Packaging;
@@ -187,21 +185,13 @@ public sealed class PackageContentsTests : IClassFixture<PackageContentsTests.Pa
             Requirement.Require(
                 Requirement.Arm64Compiler, File.Exists("/usr/bin/aarch64-linux-gnu-gcc"), "packing needs vcore-exec for linux-arm64: apt-get install gcc-aarch64-linux-gnu");
             string output = Path.Combine(_dir.Path, id);
-            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                ArgumentList =
-                {
-                    "pack", Path.Combine(TestPaths.RepoRoot, project), "-c", TestPaths.Configuration, "--no-build", "-o", output,
-                    "-p:VcoreRequireAllNativeHelpers=true", "-nologo",
-                },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using Process process = Process.Start(start)!;
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            process.ExitCode.Should().Be(0, $"dotnet pack {project} failed:\n{await stdout}\n{await stderr}");
+            // A pack of one project takes seconds; the bound only stops a hung SDK from holding the run until CI's limit.
+            (int exit, string stdout, string stderr) = await TestProcess.RunAsync(
+                Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+                TimeSpan.FromMinutes(5),
+                "pack", Path.Combine(TestPaths.RepoRoot, project), "-c", TestPaths.Configuration, "--no-build", "-o", output,
+                "-p:VcoreRequireAllNativeHelpers=true", "-nologo");
+            exit.Should().Be(0, $"dotnet pack {project} failed:\n{stdout}\n{stderr}");
             return Directory.GetFiles(output, id + ".*.nupkg").Single(f => !f.EndsWith(".snupkg", StringComparison.Ordinal));
         }
     }

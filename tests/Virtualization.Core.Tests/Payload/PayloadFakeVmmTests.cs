@@ -240,7 +240,7 @@ public sealed class PayloadFakeVmmTests
         List<string> argv = Virtualization.Core.Crosvm.CrosvmCommandLine.Build(request, consoleToStdout: false);
 
         // Bounded and killed on timeout: a fake that wrongly runs on must not outlive the test.
-        (int exitCode, _, string stderr) = await Virtualization.Core.Tests.Disks.DiskTools.RunAsync(TestPaths.FakeCrosvm, [.. argv]);
+        (int exitCode, _, string stderr) = await TestProcess.RunAsync(TestPaths.FakeCrosvm, [.. argv]);
 
         exitCode.Should().Be(1);
         stderr.Should().Contain("Failed to connect to socket");

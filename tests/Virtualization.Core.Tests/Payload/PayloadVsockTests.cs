@@ -13,7 +13,7 @@ namespace Virtualization.Core.Tests.Payload;
 public sealed class PayloadVsockTests : IDisposable
 {
     private const int Cid = 21;
-    private readonly string _dir = Directory.CreateTempSubdirectory("vct-vsock-").FullName;
+    private readonly TempDir _temp = new("vct-vsock-");
     private readonly ListLogger _log = new();
     private readonly TestAcceptor _acceptor = new();
     private readonly Channel<(PayloadReport Report, Stream? Stdio)> _applied = Channel.CreateUnbounded<(PayloadReport, Stream?)>();
@@ -22,13 +22,13 @@ public sealed class PayloadVsockTests : IDisposable
     public void Dispose()
     {
         _log.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        _temp.Dispose();
     }
 
     private PayloadHost Host(bool stdio = false) => new(
         Cid,
         new PayloadChannelOptions { Transport = PayloadTransport.Vsock, Stdio = stdio },
-        _dir,
+        _temp.Path,
         _log,
         (report, stream) =>
         {
@@ -44,7 +44,7 @@ public sealed class PayloadVsockTests : IDisposable
     /// <summary>A connected pair of stream sockets: (guest end, host end).</summary>
     private async Task<(NetworkStream Guest, NetworkStream Host)> PairAsync()
     {
-        string path = Path.Combine(_dir, $"pair-{Interlocked.Increment(ref _pairs)}.sock");
+        string path = Path.Combine(_temp.Path, $"pair-{Interlocked.Increment(ref _pairs)}.sock");
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(1);

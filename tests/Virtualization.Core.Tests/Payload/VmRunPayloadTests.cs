@@ -1,6 +1,5 @@
 using Virtualization.Core.Payload;
 using Virtualization.Core.Tests.Cli;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using static Virtualization.Core.Tests.Payload.PayloadTestStreams;
 

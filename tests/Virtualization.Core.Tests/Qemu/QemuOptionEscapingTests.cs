@@ -64,49 +64,43 @@ public sealed class QemuOptionEscapingTests
     public async Task RealQemu_QmpSocketInFolderNamedWithCommaServerOff_IsCreatedAtTheExactPath()
     {
         Skip.IfNot(ExecutableResolver.TryResolve("qemu-system-x86_64", out string? qemu), "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
-        string root = Directory.CreateTempSubdirectory("vct-qemu-").FullName;
+        using var temp = new TempDir("vct-qemu-");
+        string root = temp.Path;
+        string folder = Path.Combine(root, "t,server=off", "vm-3");
+        Directory.CreateDirectory(folder);
+        string qmp = ValueOf(QemuCommandLine.Build(Request(folder, []), useKvm: false, withVsock: false), "-qmp");
+        string socketPath = Path.Combine(folder, QemuCommandLine.QmpSocketName);
+
+        var psi = new ProcessStartInfo(qemu!) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in new[] { "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-qmp", qmp })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(psi)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
         try
         {
-            string folder = Path.Combine(root, "t,server=off", "vm-3");
-            Directory.CreateDirectory(folder);
-            string qmp = ValueOf(QemuCommandLine.Build(Request(folder, []), useKvm: false, withVsock: false), "-qmp");
-            string socketPath = Path.Combine(folder, QemuCommandLine.QmpSocketName);
+            // No FileSystemWatcher (an inotify instance): look at the folder until the socket appears or QEMU exits.
+            (await ProcessProbe.WaitUntilAsync(() => File.Exists(socketPath) || process.HasExited, TimeSpan.FromSeconds(30)))
+                .Should().BeTrue("QEMU either creates its socket or exits");
+            File.Exists(socketPath).Should().BeTrue(
+                "QEMU must accept the -qmp argument and create the socket; it exited: {0}", process.HasExited ? await stderr : string.Empty);
 
-            var psi = new ProcessStartInfo(qemu!) { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (string arg in new[] { "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-qmp", qmp })
-            {
-                psi.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(psi)!;
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            try
-            {
-                // No FileSystemWatcher (an inotify instance): look at the folder until the socket appears or QEMU exits.
-                (await ProcessProbe.WaitUntilAsync(() => File.Exists(socketPath) || process.HasExited, TimeSpan.FromSeconds(30)))
-                    .Should().BeTrue("QEMU either creates its socket or exits");
-                File.Exists(socketPath).Should().BeTrue(
-                    "QEMU must accept the -qmp argument and create the socket; it exited: {0}", process.HasExited ? await stderr : string.Empty);
-
-                // QEMU parses -qmp before it binds, so a socket at the exact path proves it took the whole path and
-                // our two options. (No connect: between bind and listen QEMU would refuse it, and waiting for listen
-                // would mean polling.)
-                process.HasExited.Should().BeFalse("QEMU runs after creating its QMP socket");
-                Virtualization.Core.Lifecycle.InputFile.Probe(socketPath, writable: false).Kind.Should().Be(Virtualization.Core.Lifecycle.InputFileKind.Socket);
-                Directory.GetFileSystemEntries(root).Should().Equal([Path.Combine(root, "t,server=off")], "QEMU created nothing outside the folder it was given");
-            }
-            finally
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    await process.WaitForExitAsync();
-                }
-            }
+            // QEMU parses -qmp before it binds, so a socket at the exact path proves it took the whole path and
+            // our two options. (No connect: between bind and listen QEMU would refuse it, and waiting for listen
+            // would mean polling.)
+            process.HasExited.Should().BeFalse("QEMU runs after creating its QMP socket");
+            Virtualization.Core.Lifecycle.InputFile.Probe(socketPath, writable: false).Kind.Should().Be(Virtualization.Core.Lifecycle.InputFileKind.Socket);
+            Directory.GetFileSystemEntries(root).Should().Equal([Path.Combine(root, "t,server=off")], "QEMU created nothing outside the folder it was given");
         }
         finally
         {
-            Directory.Delete(root, recursive: true);
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
         }
     }
 
@@ -119,32 +113,26 @@ public sealed class QemuOptionEscapingTests
     public async Task RealQemu_GuestWithCommasInEveryPath_BootsAndPowersOff()
     {
         GuestImage.SkipUnlessAvailable();
-        string images = Directory.CreateTempSubdirectory("vct-qemu-img-").FullName;
-        try
-        {
-            string dir = Path.Combine(images, "a,b=c");
-            Directory.CreateDirectory(dir);
-            string kernel = Path.Combine(dir, "vm,linuz");
-            string initrd = Path.Combine(dir, "init,rd=x");
-            File.Copy(GuestImage.Kernel, kernel);
-            File.Copy(GuestImage.Initrd, initrd);
-            string disk = Path.Combine(dir, "disk,format=qcow2.img");
-            await File.WriteAllBytesAsync(disk, new byte[64 * 1024]);
+        using var temp = new TempDir("vct-qemu-img-");
+        string images = temp.Path;
+        string dir = Path.Combine(images, "a,b=c");
+        Directory.CreateDirectory(dir);
+        string kernel = Path.Combine(dir, "vm,linuz");
+        string initrd = Path.Combine(dir, "init,rd=x");
+        File.Copy(GuestImage.Kernel, kernel);
+        File.Copy(GuestImage.Initrd, initrd);
+        string disk = Path.Combine(dir, "disk,format=qcow2.img");
+        await File.WriteAllBytesAsync(disk, new byte[64 * 1024]);
 
-            await using var h = GuestImage.Harness(o => o with { TemporaryDirectory = Path.Combine(o.TemporaryDirectory, "t,server=off") });
-            var console = new ConsoleCapture();
-            VirtualMachineRawConfig config = GuestImage.Action("poweroff") with { Kernel = kernel, Initrd = initrd, Disks = [new DiskImage(disk)] };
-            IVirtualMachine vm = await h.Service.CreateVmAsync(config, console);
-            await vm.StartAsync();
-            h.TrackPid(vm);
+        await using var h = GuestImage.Harness(o => o with { TemporaryDirectory = Path.Combine(o.TemporaryDirectory, "t,server=off") });
+        var console = new ConsoleCapture();
+        VirtualMachineRawConfig config = GuestImage.Action("poweroff") with { Kernel = kernel, Initrd = initrd, Disks = [new DiskImage(disk)] };
+        IVirtualMachine vm = await h.Service.CreateVmAsync(config, console);
+        await vm.StartAsync();
+        h.TrackPid(vm);
 
-            (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown, "console was:\n" + console.Text);
-            console.Text.Should().Contain("VCORE-GUEST: action poweroff");
-        }
-        finally
-        {
-            Directory.Delete(images, recursive: true);
-        }
+        (await vm.WaitForDeathAsync()).Should().Be(DeathReason.Shutdown, "console was:\n" + console.Text);
+        console.Text.Should().Contain("VCORE-GUEST: action poweroff");
     }
 
     private static VmmLaunchRequest Request(string folder, IReadOnlyList<VmmDisk> disks, VirtualMachineRawConfig? config = null) =>

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Disks;
 using Virtualization.Core.Qemu;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 
@@ -20,77 +19,65 @@ public sealed class QemuRunnerTests
     public async Task LaunchAsync_RemovesAStaleSocket_AndRunsQemuWithTheChosenAccelerator(VmAcceleration acceleration, string? accel)
     {
         accel ??= KvmOpens() ? "kvm" : "tcg"; // Auto: KVM when /dev/kvm opens for reading and writing
-        string folder = Directory.CreateTempSubdirectory("vct-qemu-runner-").FullName;
-        try
+        using var temp = new TempDir("vct-qemu-runner-");
+        string folder = temp.Path;
+        string args = Path.Combine(folder, "args");
+        string qemu = WriteScript(folder, $"printf '%s\\n' \"$@\" > '{args}'\nexit 0\n");
+        string vmFolder = Directory.CreateDirectory(Path.Combine(folder, "vm-7")).FullName;
+        File.WriteAllText(Path.Combine(vmFolder, "qmp.sock"), "left by a QEMU that was killed");
+        var log = new ListLogger();
+        var request = new VmmLaunchRequest(7, new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", MemoryMib = 300 }, [], vmFolder, null, log);
+
+        IVmmProcess process = await new QemuRunner(qemu, acceleration, TimeSpan.FromSeconds(10)).LaunchAsync(request, CancellationToken.None);
+        File.Exists(Path.Combine(vmFolder, "qmp.sock")).Should().BeFalse("a stale socket would make QEMU fail with EADDRINUSE");
+        process.Should().BeOfType<QemuProcess>();
+        await process.WaitUntilReadyAsync(CancellationToken.None); // exit 0: it ran
+        (await process.Exited).Should().Be(new VmmExit(0, DeathReason.Shutdown));
+
+        string[] argv = File.ReadAllLines(args);
+        argv.Should().ContainInConsecutiveOrder("-accel", accel);
+        argv.Should().ContainInConsecutiveOrder("-qmp", $"unix:{vmFolder}/qmp.sock,server=on,wait=off");
+        if (!File.Exists("/dev/vhost-vsock"))
         {
-            string args = Path.Combine(folder, "args");
-            string qemu = WriteScript(folder, $"printf '%s\\n' \"$@\" > '{args}'\nexit 0\n");
-            string vmFolder = Directory.CreateDirectory(Path.Combine(folder, "vm-7")).FullName;
-            File.WriteAllText(Path.Combine(vmFolder, "qmp.sock"), "left by a QEMU that was killed");
-            var log = new ListLogger();
-            var request = new VmmLaunchRequest(7, new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", MemoryMib = 300 }, [], vmFolder, null, log);
-
-            IVmmProcess process = await new QemuRunner(qemu, acceleration, TimeSpan.FromSeconds(10)).LaunchAsync(request, CancellationToken.None);
-            File.Exists(Path.Combine(vmFolder, "qmp.sock")).Should().BeFalse("a stale socket would make QEMU fail with EADDRINUSE");
-            process.Should().BeOfType<QemuProcess>();
-            await process.WaitUntilReadyAsync(CancellationToken.None); // exit 0: it ran
-            (await process.Exited).Should().Be(new VmmExit(0, DeathReason.Shutdown));
-
-            string[] argv = File.ReadAllLines(args);
-            argv.Should().ContainInConsecutiveOrder("-accel", accel);
-            argv.Should().ContainInConsecutiveOrder("-qmp", $"unix:{vmFolder}/qmp.sock,server=on,wait=off");
-            if (!File.Exists("/dev/vhost-vsock"))
-            {
-                argv.Should().NotContain("vhost-vsock-device,guest-cid=7");
-                log.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning).Which.Message.Should().Be(
-                    "/dev/vhost-vsock is missing (load vhost_vsock), so the guest gets no vsock device and ConnectVsockAsync will not reach it");
-            }
-            else
-            {
-                argv.Should().ContainInConsecutiveOrder("-device", "vhost-vsock-device,guest-cid=7");
-                log.Entries.Should().NotContain(e => e.Level == LogLevel.Warning);
-            }
+            argv.Should().NotContain("vhost-vsock-device,guest-cid=7");
+            log.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning).Which.Message.Should().Be(
+                "/dev/vhost-vsock is missing (load vhost_vsock), so the guest gets no vsock device and ConnectVsockAsync will not reach it");
         }
-        finally
+        else
         {
-            Directory.Delete(folder, recursive: true);
+            argv.Should().ContainInConsecutiveOrder("-device", "vhost-vsock-device,guest-cid=7");
+            log.Entries.Should().NotContain(e => e.Level == LogLevel.Warning);
         }
     }
 
     [Fact(Timeout = 60_000)]
     public async Task LaunchAsync_ProcessWatchesTheQmpSocketInTheVmFolder_WithTheGuestMemory()
     {
-        string folder = Directory.CreateTempSubdirectory("vct-qemu-runner-").FullName;
+        using var temp = new TempDir("vct-qemu-runner-");
+        string folder = temp.Path;
+        string qemu = WriteScript(folder, "exec sleep 600\n");
+        string vmFolder = Directory.CreateDirectory(Path.Combine(folder, "vm-8")).FullName;
+        var request = new VmmLaunchRequest(8, new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", MemoryMib = 300 }, [], vmFolder, null, new ListLogger());
+        IVmmProcess process = await new QemuRunner(qemu, VmAcceleration.Tcg, TimeSpan.FromSeconds(10)).LaunchAsync(request, CancellationToken.None);
+        await using var server = new ScriptedQmpServer(Path.Combine(vmFolder, "qmp.sock"));
         try
         {
-            string qemu = WriteScript(folder, "exec sleep 600\n");
-            string vmFolder = Directory.CreateDirectory(Path.Combine(folder, "vm-8")).FullName;
-            var request = new VmmLaunchRequest(8, new VirtualMachineRawConfig { Kernel = "/k/vmlinuz", MemoryMib = 300 }, [], vmFolder, null, new ListLogger());
-            IVmmProcess process = await new QemuRunner(qemu, VmAcceleration.Tcg, TimeSpan.FromSeconds(10)).LaunchAsync(request, CancellationToken.None);
-            await using var server = new ScriptedQmpServer(Path.Combine(vmFolder, "qmp.sock"));
-            try
-            {
-                Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
-                await process.WaitUntilReadyAsync(CancellationToken.None);
-                ScriptedQmpConnection connection = await accepted;
-                (await connection.ReadLineAsync()).Should().StartWith("{\"execute\":\"qom-set\"");
+            Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
+            await process.WaitUntilReadyAsync(CancellationToken.None);
+            ScriptedQmpConnection connection = await accepted;
+            (await connection.ReadLineAsync()).Should().StartWith("{\"execute\":\"qom-set\"");
 
-                // No balloon: QEMU is asked to leave the guest all of its 300 MiB.
-                Task balloon = process.SetBalloonAsync(0, CancellationToken.None);
-                (await connection.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":314572800},\"id\":2}\n");
-                await connection.SendLineAsync("{\"return\": {}, \"id\": 2}");
-                await balloon;
-            }
-            finally
-            {
-                process.Kill();
-                server.CloseConnections();
-                await process.Exited;
-            }
+            // No balloon: QEMU is asked to leave the guest all of its 300 MiB.
+            Task balloon = process.SetBalloonAsync(0, CancellationToken.None);
+            (await connection.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":314572800},\"id\":2}\n");
+            await connection.SendLineAsync("{\"return\": {}, \"id\": 2}");
+            await balloon;
         }
         finally
         {
-            Directory.Delete(folder, recursive: true);
+            process.Kill();
+            server.CloseConnections();
+            await process.Exited;
         }
     }
 

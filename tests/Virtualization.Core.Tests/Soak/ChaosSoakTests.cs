@@ -67,7 +67,8 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         }
 
         TaskScheduler.UnobservedTaskException += OnUnobserved;
-        string root = Directory.CreateTempSubdirectory("vcs-").FullName;
+        using var temp = new TempDir("vct-soak-");
+        string root = temp.Path;
         var logger = new SoakLogger();
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logger).SetMinimumLevel(LogLevel.Information));
         var options = new VirtualizationServiceOptions
@@ -134,7 +135,6 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
         {
             TaskScheduler.UnobservedTaskException -= OnUnobserved;
             await service.DisposeAsync();
-            Directory.Delete(root, recursive: true);
         }
     }
 

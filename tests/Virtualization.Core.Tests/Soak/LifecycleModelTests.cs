@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using CsCheck;
 using Xunit.Abstractions;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Soak;
 
@@ -222,7 +223,7 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
     /// <summary>One test's worlds: their shared folder, and the clean-up and coverage count at the end.</summary>
     private sealed class ModelRun(ITestOutputHelper output) : IDisposable
     {
-        private readonly string _root = Directory.CreateTempSubdirectory("vcm-").FullName;
+        private readonly TempDir _temp = new("vct-model-");
         private readonly ConcurrentBag<LifecycleWorld> _worlds = [];
         private readonly string _cidNamespace = "model-" + Guid.NewGuid().ToString("N");
 
@@ -236,7 +237,7 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
             {
                 ModelBehaviour[] behaviours = [.. b.Select(x => (ModelBehaviour)x)];
                 bool[] created = [.. c.Select(x => x != 0)]; // Most slots start with a VM created, so operations reach it.
-                return (new LifecycleWorld(_root, _cidNamespace, behaviours, created, parallel, _worlds), new LifecycleModel(behaviours, created, parallel));
+                return (new LifecycleWorld(_temp.Path, _cidNamespace, behaviours, created, parallel, _worlds), new LifecycleModel(behaviours, created, parallel));
             });
 
         /// <summary>Settles the worlds CsCheck left (it does not settle one whose run it abandoned), then checks nothing is left.</summary>
@@ -266,8 +267,8 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
             }
 
             output.WriteLine(text.ToString());
-            bool gone = await Infrastructure.ProcessProbe.WaitUntilAsync(() => SoakProcesses.AliveMentioning(_root).Count == 0, TimeSpan.FromSeconds(10));
-            gone.Should().BeTrue($"no VMM may outlive its service: {string.Join("; ", SoakProcesses.AliveMentioning(_root))}");
+            bool gone = await Infrastructure.ProcessProbe.WaitUntilAsync(() => SoakProcesses.AliveMentioning(_temp.Path).Count == 0, TimeSpan.FromSeconds(10));
+            gone.Should().BeTrue($"no VMM may outlive its service: {string.Join("; ", SoakProcesses.AliveMentioning(_temp.Path))}");
         }
 
         public void Dispose()
@@ -277,7 +278,7 @@ public sealed class LifecycleModelTests(ITestOutputHelper output)
                 world.Settle();
             }
 
-            Directory.Delete(_root, recursive: true);
+            _temp.Dispose();
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Vmm;
+using Virtualization.Core.Tests.Infrastructure;
 
 namespace Virtualization.Core.Tests.Vmm;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 using static Virtualization.Core.Interop.Sys;
@@ -129,13 +128,8 @@ public sealed class PidfdExitCodeTests
     [SkippableFact(Timeout = 60_000)]
     public async Task Managed_siginfo_and_waitid_flags_match_the_C_headers()
     {
-        string? cc = TestPaths.CCompiler;
-        Requirement.Require(Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <signal.h>");
-        Requirement.Require(Requirement.CCompiler, File.Exists("/usr/include/linux/wait.h"), "<linux/wait.h> is not installed (linux-libc-dev)");
-        using var dir = new TempDir();
-        string source = dir.File("siginfo.c");
-        string binary = dir.File("siginfo");
-        await File.WriteAllTextAsync(source, """
+        CHeaderProbe.Values c = await CHeaderProbe.RunAsync(
+            """
             #define _GNU_SOURCE
             #include <stddef.h>
             #include <stdio.h>
@@ -150,15 +144,9 @@ public sealed class PidfdExitCodeTests
                        P_PIDFD, WNOHANG, WEXITED, WNOWAIT, CLD_EXITED, CLD_KILLED, CLD_DUMPED);
                 return 0;
             }
-            """);
-        (int ccExit, _, string ccErr) = await DiskTools.RunAsync(cc!, "-o", binary, source);
-        ccExit.Should().Be(0, "the layout program must compile: {0}", ccErr);
-        (int exit, string output, _) = await DiskTools.RunAsync(binary);
-        exit.Should().Be(0);
-
-        Dictionary<string, long> c = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ', 2))
-            .ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
+            """,
+            "signal.h",
+            "linux/wait.h");
         c["sizeof"].Should().Be(SigInfo.Size).And.Be(Marshal.SizeOf<SigInfo>());
         c["si_signo"].Should().Be(Marshal.OffsetOf<SigInfo>(nameof(SigInfo.Signo)));
         c["si_code"].Should().Be(Marshal.OffsetOf<SigInfo>(nameof(SigInfo.Code)));

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 
@@ -136,7 +135,7 @@ public sealed class ProcessWideSetupTests
         using var dir = new TempDir();
         string kernel = new StubScenario().WriteKernel(dir.File("kernel"));
 
-        (int exit, string stdout, string stderr) = await DiskTools.RunAsync(TestPaths.VmHost, TimeSpan.FromSeconds(90), "emfile", TestPaths.StubVmm, kernel, dir.File("vms"));
+        (int exit, string stdout, string stderr) = await TestProcess.RunAsync(TestPaths.VmHost, TimeSpan.FromSeconds(90), "emfile", TestPaths.StubVmm, kernel, dir.File("vms"));
 
         string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         exit.Should().Be(0, "VmHost emfile ends cleanly; it printed:\n{0}\n{1}", stdout, stderr);

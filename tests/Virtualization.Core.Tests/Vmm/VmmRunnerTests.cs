@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Virtualization.Core.Disks;
-using Virtualization.Core.Tests.Disks;
 using Virtualization.Core.Tests.Infrastructure;
 using Virtualization.Core.Vmm;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -61,67 +60,44 @@ public sealed class SockAddrVmLayoutTests
     [SkippableFact(Timeout = 60000)]
     public async Task Managed_sockaddr_vm_matches_the_kernel_header()
     {
-        string? cc = TestPaths.CCompiler;
-        Infrastructure.Requirement.Require(Infrastructure.Requirement.CCompiler, cc is not null, "no C compiler (cc) on this machine: cannot compare with <linux/vm_sockets.h>");
-        Infrastructure.Requirement.Require(
-            Infrastructure.Requirement.CCompiler, File.Exists("/usr/include/linux/vm_sockets.h"), "<linux/vm_sockets.h> is not installed (linux-libc-dev)");
+        CHeaderProbe.Values c = await CHeaderProbe.RunAsync(CProgram, "linux/vm_sockets.h");
+        long N(string key) => c[key];
 
-        string dir = Directory.CreateTempSubdirectory("vsock-layout-").FullName;
-        try
-        {
-            string source = Path.Combine(dir, "layout.c");
-            string binary = Path.Combine(dir, "layout");
-            await File.WriteAllTextAsync(source, CProgram);
-            (int ccExit, string ccOut) = await RunAsync(cc!, $"-o {binary} {source}");
-            ccExit.Should().Be(0, "the layout program must compile: {0}", ccOut);
-            (int exit, string output) = await RunAsync(binary, "");
-            exit.Should().Be(0);
+        N("sizeof").Should().Be(VsockEndPoint.SockAddrSize);
+        N("svm_family").Should().Be(VsockEndPoint.FamilyOffset);
+        N("svm_reserved1").Should().Be(2);
+        N("svm_port").Should().Be(VsockEndPoint.PortOffset);
+        N("svm_cid").Should().Be(VsockEndPoint.CidOffset);
+        N("svm_flags").Should().Be(VsockEndPoint.FlagsOffset);
+        N("svm_zero").Should().Be(13);
+        N("AF_VSOCK").Should().Be(Interop.Sockets.AF_VSOCK);
+        N("AF_UNIX").Should().Be(Interop.Sockets.AF_UNIX);
+        N("AF_INET").Should().Be(TestInterop.AF_INET);
+        N("SOCK_STREAM").Should().Be(Interop.Sockets.SOCK_STREAM);
+        N("SOCK_CLOEXEC").Should().Be(Interop.Sockets.SOCK_CLOEXEC);
+        N("SOCK_NONBLOCK").Should().Be(TestInterop.SOCK_NONBLOCK);
+        N("O_CLOEXEC").Should().Be(Interop.Sys.O_CLOEXEC);
+        N("VMADDR_CID_ANY").Should().Be(unchecked((uint)VsockEndPoint.Any), "the kernel's u32, stored bit for bit in an int");
+        N("VMADDR_PORT_ANY").Should().Be(unchecked((uint)VsockEndPoint.AnyPort));
+        N("VMADDR_CID_HYPERVISOR").Should().Be(VsockEndPoint.Hypervisor);
+        N("VMADDR_CID_LOCAL").Should().Be(VsockEndPoint.Local);
+        N("VMADDR_CID_HOST").Should().Be(VsockEndPoint.Host);
+        N("VMADDR_FLAG_TO_HOST").Should().Be((long)VsockAddressOptions.ToHost);
+        N("IOCTL_VM_SOCKETS_GET_LOCAL_CID").Should().Be(Interop.Sys.IOCTL_VM_SOCKETS_GET_LOCAL_CID);
+        N("SO_VM_SOCKETS_CONNECT_TIMEOUT").Should().Be(Interop.Sockets.SO_VM_SOCKETS_CONNECT_TIMEOUT);
+        N("sizeof_timeval").Should().Be(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.Sockets.Timeval>());
+        N("ECONNREFUSED").Should().Be((int)Interop.Errno.ECONNREFUSED);
+        N("ECONNRESET").Should().Be((int)Interop.Errno.ECONNRESET);
+        N("ETIMEDOUT").Should().Be((int)Interop.Errno.ETIMEDOUT);
+        N("ENODEV").Should().Be((int)Interop.Errno.ENODEV);
+        N("EAFNOSUPPORT").Should().Be((int)Interop.Errno.EAFNOSUPPORT);
+        N("EADDRINUSE").Should().Be((int)Interop.Errno.EADDRINUSE);
+        N("EADDRNOTAVAIL").Should().Be((int)Interop.Errno.EADDRNOTAVAIL);
+        N("EHOSTUNREACH").Should().Be((int)Interop.Errno.EHOSTUNREACH);
 
-            Dictionary<string, string> c = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' ', 2))
-                .ToDictionary(p => p[0], p => p[1]);
-            long N(string key) => long.Parse(c[key], CultureInfo.InvariantCulture);
-
-            N("sizeof").Should().Be(VsockEndPoint.SockAddrSize);
-            N("svm_family").Should().Be(VsockEndPoint.FamilyOffset);
-            N("svm_reserved1").Should().Be(2);
-            N("svm_port").Should().Be(VsockEndPoint.PortOffset);
-            N("svm_cid").Should().Be(VsockEndPoint.CidOffset);
-            N("svm_flags").Should().Be(VsockEndPoint.FlagsOffset);
-            N("svm_zero").Should().Be(13);
-            N("AF_VSOCK").Should().Be(Interop.Sockets.AF_VSOCK);
-            N("AF_UNIX").Should().Be(Interop.Sockets.AF_UNIX);
-            N("AF_INET").Should().Be(TestInterop.AF_INET);
-            N("SOCK_STREAM").Should().Be(Interop.Sockets.SOCK_STREAM);
-            N("SOCK_CLOEXEC").Should().Be(Interop.Sockets.SOCK_CLOEXEC);
-            N("SOCK_NONBLOCK").Should().Be(TestInterop.SOCK_NONBLOCK);
-            N("O_CLOEXEC").Should().Be(Interop.Sys.O_CLOEXEC);
-            N("VMADDR_CID_ANY").Should().Be(unchecked((uint)VsockEndPoint.Any), "the kernel's u32, stored bit for bit in an int");
-            N("VMADDR_PORT_ANY").Should().Be(unchecked((uint)VsockEndPoint.AnyPort));
-            N("VMADDR_CID_HYPERVISOR").Should().Be(VsockEndPoint.Hypervisor);
-            N("VMADDR_CID_LOCAL").Should().Be(VsockEndPoint.Local);
-            N("VMADDR_CID_HOST").Should().Be(VsockEndPoint.Host);
-            N("VMADDR_FLAG_TO_HOST").Should().Be((long)VsockAddressOptions.ToHost);
-            N("IOCTL_VM_SOCKETS_GET_LOCAL_CID").Should().Be(Interop.Sys.IOCTL_VM_SOCKETS_GET_LOCAL_CID);
-            N("SO_VM_SOCKETS_CONNECT_TIMEOUT").Should().Be(Interop.Sockets.SO_VM_SOCKETS_CONNECT_TIMEOUT);
-            N("sizeof_timeval").Should().Be(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.Sockets.Timeval>());
-            N("ECONNREFUSED").Should().Be((int)Interop.Errno.ECONNREFUSED);
-            N("ECONNRESET").Should().Be((int)Interop.Errno.ECONNRESET);
-            N("ETIMEDOUT").Should().Be((int)Interop.Errno.ETIMEDOUT);
-            N("ENODEV").Should().Be((int)Interop.Errno.ENODEV);
-            N("EAFNOSUPPORT").Should().Be((int)Interop.Errno.EAFNOSUPPORT);
-            N("EADDRINUSE").Should().Be((int)Interop.Errno.EADDRINUSE);
-            N("EADDRNOTAVAIL").Should().Be((int)Interop.Errno.EADDRNOTAVAIL);
-            N("EHOSTUNREACH").Should().Be((int)Interop.Errno.EHOSTUNREACH);
-
-            // The same address serialized by C and by us, byte for byte.
-            SocketAddress managed = new VsockEndPoint(0x11223344, 0x55667788, VsockAddressOptions.ToHost).Serialize();
-            Convert.ToHexString(managed.Buffer.Span[..managed.Size]).ToLowerInvariant().Should().Be(c["bytes"]);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        // The same address serialized by C and by us, byte for byte.
+        SocketAddress managed = new VsockEndPoint(0x11223344, 0x55667788, VsockAddressOptions.ToHost).Serialize();
+        Convert.ToHexString(managed.Buffer.Span[..managed.Size]).ToLowerInvariant().Should().Be(c.Text("bytes"));
     }
 
     [Fact]
@@ -201,15 +177,5 @@ public sealed class SockAddrVmLayoutTests
         new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort).ToString().Should().Be("vsock:any:any");
         new VsockEndPoint(2, 9, VsockAddressOptions.ToHost).ToString().Should().Be("vsock:2:9 (ToHost)");
         a.AddressFamily.Should().Be(AddressFamily.Unknown);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string arguments)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
