@@ -31,22 +31,16 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, VmmChildProcess child, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exit 3");
-        try
-        {
-            (await child.Exited).Should().Be(3);
-            Task<VmmExit> exited = process.Exited;
-            exited.IsCompleted.Should().BeFalse("QEMU's last events are only known once its QMP socket closes");
+        await using var cleanup = KillAtEnd(server, process);
+        (await child.Exited).Should().Be(3);
+        Task<VmmExit> exited = process.Exited;
+        exited.IsCompleted.Should().BeFalse("QEMU's last events are only known once its QMP socket closes");
 
-            await qemu.SendLineAsync(lastEvent);
-            qemu.CloseOutput();
+        await qemu.SendLineAsync(lastEvent);
+        qemu.CloseOutput();
 
-            (await exited).Should().Be(new VmmExit(3, expected));
-            (await qemu.ReadToEndAsync()).Should().BeEmpty("the QMP connection is closed once the death is known");
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        (await exited).Should().Be(new VmmExit(3, expected));
+        (await qemu.ReadToEndAsync()).Should().BeEmpty("the QMP connection is closed once the death is known");
     }
 
     [Fact(Timeout = 60_000)]
@@ -91,25 +85,19 @@ public sealed class QemuProcessTests
         await using var server = new ScriptedQmpServer();
         VmmChildProcess child = await LaunchChildAsync("exec sleep 600");
         var process = new QemuProcess(child, server.SocketPath, LongGrace, GuestMemory);
-        try
+        await using var cleanup = KillAtEnd(server, process);
+        Task ready = process.WaitUntilReadyAsync(CancellationToken.None);
+        using (ScriptedQmpConnection first = await server.AcceptAsync())
         {
-            Task ready = process.WaitUntilReadyAsync(CancellationToken.None);
-            using (ScriptedQmpConnection first = await server.AcceptAsync())
+            if (firstWords is not null)
             {
-                if (firstWords is not null)
-                {
-                    await first.SendLineAsync(firstWords);
-                }
+                await first.SendLineAsync(firstWords);
             }
+        }
 
-            ScriptedQmpConnection second = await server.AcceptNegotiatedAsync();
-            await ready;
-            (await second.ReadLineAsync()).Should().Be(EnableStats);
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        ScriptedQmpConnection second = await server.AcceptNegotiatedAsync();
+        await ready;
+        (await second.ReadLineAsync()).Should().Be(EnableStats);
     }
 
     [Fact(Timeout = 60_000)]
@@ -117,33 +105,27 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
+        await using var cleanup = KillAtEnd(server, process);
+        await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
-            await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
+        await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
 
-            // 64 MiB of balloon: the guest keeps 256 - 64 = 192 MiB.
-            Task balloon = process.SetBalloonAsync(67108864, CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":201326592},\"id\":4}\n");
-            await qemu.SendLineAsync("{\"return\": {}, \"id\": 4}");
-            await balloon;
+        // 64 MiB of balloon: the guest keeps 256 - 64 = 192 MiB.
+        Task balloon = process.SetBalloonAsync(67108864, CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":201326592},\"id\":4}\n");
+        await qemu.SendLineAsync("{\"return\": {}, \"id\": 4}");
+        await balloon;
 
-            Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":5}\n");
-            await qemu.SendLineAsync("{\"return\": {\"actual\": 201326592}, \"id\": 5}");
-            (await qemu.ReadLineAsync()).Should().Be(
-                "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/balloon0\",\"property\":\"guest-stats\"},\"id\":6}\n");
-            await qemu.SendLineAsync(
-                "{\"return\": {\"stats\": {\"stat-swap-in\": 0, \"stat-total-memory\": 198000000, \"stat-free-memory\": 18446744073709551615, "
-                + "\"stat-available-memory\": 150000000, \"stat-disk-caches\": 9223372036854775808, \"stat-major-faults\": 9223372036854775807, "
-                + "\"stat-minor-faults\": 3456}, \"last-update\": 1700000000}, \"id\": 6}");
-            (await stats).Should().Be(new MemoryBalloonStats(67108864, 268435456, 198000000, null, 150000000, null, 9223372036854775807, 3456));
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":5}\n");
+        await qemu.SendLineAsync("{\"return\": {\"actual\": 201326592}, \"id\": 5}");
+        (await qemu.ReadLineAsync()).Should().Be(
+            "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/balloon0\",\"property\":\"guest-stats\"},\"id\":6}\n");
+        await qemu.SendLineAsync(
+            "{\"return\": {\"stats\": {\"stat-swap-in\": 0, \"stat-total-memory\": 198000000, \"stat-free-memory\": 18446744073709551615, "
+            + "\"stat-available-memory\": 150000000, \"stat-disk-caches\": 9223372036854775808, \"stat-major-faults\": 9223372036854775807, "
+            + "\"stat-minor-faults\": 3456}, \"last-update\": 1700000000}, \"id\": 6}");
+        (await stats).Should().Be(new MemoryBalloonStats(67108864, 268435456, 198000000, null, 150000000, null, 9223372036854775807, 3456));
     }
 
     [Fact(Timeout = 60_000)]
@@ -154,25 +136,19 @@ public sealed class QemuProcessTests
         await using var server = new ScriptedQmpServer();
         VmmChildProcess child = await LaunchChildAsync("exec sleep 600");
         var process = new QemuProcess(child, server.SocketPath, LongGrace, GuestMemory);
-        try
-        {
-            Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
-            await process.WaitUntilReadyAsync(CancellationToken.None);
-            ScriptedQmpConnection qemu = await accepted;
-            (await qemu.ReadLineAsync()).Should().Be(EnableStats);
-            await qemu.SendLineAsync($"{{\"error\": {{\"class\": \"DeviceNotFound\", \"desc\": \"{Desc}\"}}, \"id\": 1}}");
+        await using var cleanup = KillAtEnd(server, process);
+        Task<ScriptedQmpConnection> accepted = server.AcceptNegotiatedAsync();
+        await process.WaitUntilReadyAsync(CancellationToken.None);
+        ScriptedQmpConnection qemu = await accepted;
+        (await qemu.ReadLineAsync()).Should().Be(EnableStats);
+        await qemu.SendLineAsync($"{{\"error\": {{\"class\": \"DeviceNotFound\", \"desc\": \"{Desc}\"}}, \"id\": 1}}");
 
-            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
+        await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
-            await process.Invoking(p => p.StatsSwitch.WaitAsync(TimeSpan.FromSeconds(20))).Should().NotThrowAsync("a refusal is swallowed");
-            UnobservedExceptions.Flush();
-            unobserved.Matching<QmpErrorException>().Should().NotContain(
-                e => e.Flatten().InnerExceptions.Any(i => i.Message.Contains(Desc, StringComparison.Ordinal)));
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await process.Invoking(p => p.StatsSwitch.WaitAsync(TimeSpan.FromSeconds(20))).Should().NotThrowAsync("a refusal is swallowed");
+        UnobservedExceptions.Flush();
+        unobserved.Matching<QmpErrorException>().Should().NotContain(
+            e => e.Flatten().InnerExceptions.Any(i => i.Message.Contains(Desc, StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -205,36 +181,30 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            Task suspend = process.SuspendAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
-            await qemu.SendLineAsync("{\"error\": {\"class\": \"GenericError\", \"desc\": \"the guest is migrating\"}, \"id\": 2}");
-            VirtualMachineControlException refused = (await suspend.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
-            refused.Message.Should().Be("QEMU refused suspend (QMP stop): GenericError: the guest is migrating");
-            refused.Operation.Should().Be("suspend");
-            refused.Detail.Should().Be("GenericError: the guest is migrating");
-            refused.InnerException.Should().BeOfType<QmpErrorException>();
+        await using var cleanup = KillAtEnd(server, process);
+        Task suspend = process.SuspendAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"stop\",\"id\":2}\n");
+        await qemu.SendLineAsync("{\"error\": {\"class\": \"GenericError\", \"desc\": \"the guest is migrating\"}, \"id\": 2}");
+        VirtualMachineControlException refused = (await suspend.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
+        refused.Message.Should().Be("QEMU refused suspend (QMP stop): GenericError: the guest is migrating");
+        refused.Operation.Should().Be("suspend");
+        refused.Detail.Should().Be("GenericError: the guest is migrating");
+        refused.InnerException.Should().BeOfType<QmpErrorException>();
 
-            // Not paused (the stop was refused): the stop asks the guest at once, without a cont.
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
-            process.Kill();
-            await stop;
+        // Not paused (the stop was refused): the stop asks the guest at once, without a cont.
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        process.Kill();
+        await stop;
 
-            Task balloon = process.SetBalloonAsync(0, CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":268435456},\"id\":3}\n");
-            qemu.CloseOutput();
-            VirtualMachineControlException gone = (await balloon.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
-            gone.Message.Should().Be("QEMU did not answer balloon (QMP balloon): QEMU closed its QMP socket before it answered (it exited).");
-            gone.Operation.Should().Be("balloon");
-            gone.Detail.Should().BeEmpty();
-            gone.InnerException.Should().BeOfType<IOException>();
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        Task balloon = process.SetBalloonAsync(0, CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"balloon\",\"arguments\":{\"value\":268435456},\"id\":3}\n");
+        qemu.CloseOutput();
+        VirtualMachineControlException gone = (await balloon.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
+        gone.Message.Should().Be("QEMU did not answer balloon (QMP balloon): QEMU closed its QMP socket before it answered (it exited).");
+        gone.Operation.Should().Be("balloon");
+        gone.Detail.Should().BeEmpty();
+        gone.InnerException.Should().BeOfType<IOException>();
     }
 
     [Fact(Timeout = 60_000)]
@@ -242,20 +212,14 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            using var cts = new CancellationTokenSource();
-            Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(cts.Token);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":2}\n");
+        await using var cleanup = KillAtEnd(server, process);
+        using var cts = new CancellationTokenSource();
+        Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(cts.Token);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":2}\n");
 
-            await cts.CancelAsync();
+        await cts.CancelAsync();
 
-            await stats.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await stats.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
     }
 
     [Fact(Timeout = 60_000)]
@@ -263,21 +227,15 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
-            process.Kill(); // the guest powers off
+        await using var cleanup = KillAtEnd(server, process);
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        process.Kill(); // the guest powers off
 
-            await stop;
-            qemu.CloseOutput();
-            await process.Exited;
-            (await qemu.ReadToEndAsync()).Should().BeEmpty("no quit after QEMU exited");
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await stop;
+        qemu.CloseOutput();
+        await process.Exited;
+        (await qemu.ReadToEndAsync()).Should().BeEmpty("no quit after QEMU exited");
     }
 
     [Fact(Timeout = 60_000)]
@@ -285,17 +243,11 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", TimeSpan.FromMilliseconds(200));
-        try
-        {
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"quit\"}\n");
-            await stop;
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await using var cleanup = KillAtEnd(server, process);
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"quit\"}\n");
+        await stop;
     }
 
     [Fact(Timeout = 60_000)]
@@ -304,20 +256,14 @@ public sealed class QemuProcessTests
         var time = new FakeTimeProvider();
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", TimeSpan.FromSeconds(10), time);
-        try
-        {
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        await using var cleanup = KillAtEnd(server, process);
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
 
-            time.Advance(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
 
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"quit\"}\n");
-            await stop;
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"quit\"}\n");
+        await stop;
     }
 
     [Fact(Timeout = 60_000)]
@@ -326,23 +272,17 @@ public sealed class QemuProcessTests
         var time = new FakeTimeProvider();
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", TimeSpan.FromSeconds(10), time);
-        try
-        {
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        await using var cleanup = KillAtEnd(server, process);
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
 
-            time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
-            process.Kill(); // the guest powers off
+        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        process.Kill(); // the guest powers off
 
-            await stop;
-            qemu.CloseOutput();
-            await process.Exited;
-            (await qemu.ReadToEndAsync()).Should().BeEmpty("half the grace was not over when QEMU exited");
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await stop;
+        qemu.CloseOutput();
+        await process.Exited;
+        (await qemu.ReadToEndAsync()).Should().BeEmpty("half the grace was not over when QEMU exited");
     }
 
     [Fact(Timeout = 60_000)]
@@ -352,25 +292,19 @@ public sealed class QemuProcessTests
         var time = new FakeTimeProvider();
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600", time: time);
-        try
-        {
-            Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":2}\n");
+        await using var cleanup = KillAtEnd(server, process);
+        Task<MemoryBalloonStats> stats = process.GetBalloonStatsAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"query-balloon\",\"id\":2}\n");
 
-            time.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
-            stats.IsCompleted.Should().BeFalse("the control timeout is not over");
-            time.Advance(TimeSpan.FromTicks(1));
+        time.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
+        stats.IsCompleted.Should().BeFalse("the control timeout is not over");
+        time.Advance(TimeSpan.FromTicks(1));
 
-            VirtualMachineControlException e = (await stats.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
-            e.Message.Should().Be("QEMU did not answer balloon_stats (QMP query-balloon) within 30 s; the VM may be stuck.");
-            e.Operation.Should().Be("balloon_stats");
-            e.Detail.Should().BeEmpty();
-            e.InnerException.Should().BeAssignableTo<OperationCanceledException>();
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        VirtualMachineControlException e = (await stats.Awaiting(t => t).Should().ThrowExactlyAsync<VirtualMachineControlException>()).Which;
+        e.Message.Should().Be("QEMU did not answer balloon_stats (QMP query-balloon) within 30 s; the VM may be stuck.");
+        e.Operation.Should().Be("balloon_stats");
+        e.Detail.Should().BeEmpty();
+        e.InnerException.Should().BeAssignableTo<OperationCanceledException>();
     }
 
     [Fact(Timeout = 60_000)]
@@ -378,24 +312,18 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            using var cts = new CancellationTokenSource();
-            Task stop = process.RequestStopAsync(cts.Token);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        await using var cleanup = KillAtEnd(server, process);
+        using var cts = new CancellationTokenSource();
+        Task stop = process.RequestStopAsync(cts.Token);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
 
-            await cts.CancelAsync();
+        await cts.CancelAsync();
 
-            await stop.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
-            process.Kill();
-            qemu.CloseOutput();
-            await process.Exited;
-            (await qemu.ReadToEndAsync()).Should().BeEmpty("a cancelled stop sends no quit");
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        await stop.Awaiting(t => t).Should().ThrowAsync<OperationCanceledException>();
+        process.Kill();
+        qemu.CloseOutput();
+        await process.Exited;
+        (await qemu.ReadToEndAsync()).Should().BeEmpty("a cancelled stop sends no quit");
     }
 
     [Theory(Timeout = 60_000)]
@@ -405,21 +333,15 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
+        await using var cleanup = KillAtEnd(server, process);
+        await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
 
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"cont\",\"id\":3}\n");
-            await qemu.SendLineAsync(contReply);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
-            process.Kill();
-            await stop;
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"cont\",\"id\":3}\n");
+        await qemu.SendLineAsync(contReply);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        process.Kill();
+        await stop;
     }
 
     [Fact(Timeout = 60_000)]
@@ -427,20 +349,14 @@ public sealed class QemuProcessTests
     {
         await using var server = new ScriptedQmpServer();
         (QemuProcess process, _, ScriptedQmpConnection qemu) = await StartUpAsync(server, "exec sleep 600");
-        try
-        {
-            await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
-            await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
+        await using var cleanup = KillAtEnd(server, process);
+        await AnsweredAsync(process.SuspendAsync(CancellationToken.None), qemu, "stop", 2);
+        await AnsweredAsync(process.ResumeAsync(CancellationToken.None), qemu, "cont", 3);
 
-            Task stop = process.RequestStopAsync(CancellationToken.None);
-            (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
-            process.Kill();
-            await stop;
-        }
-        finally
-        {
-            await CleanUpAsync(server, process);
-        }
+        Task stop = process.RequestStopAsync(CancellationToken.None);
+        (await qemu.ReadLineAsync()).Should().Be("{\"execute\":\"system_powerdown\"}\n");
+        process.Kill();
+        await stop;
     }
 
     [Theory]
@@ -475,11 +391,17 @@ public sealed class QemuProcessTests
         return (process, child, qemu);
     }
 
-    private static async Task CleanUpAsync(ScriptedQmpServer server, QemuProcess process)
+    /// <summary>At the end of the test, whatever happened: kills the process, hangs up QMP, and waits for the death.</summary>
+    private static KilledAtEnd KillAtEnd(ScriptedQmpServer server, QemuProcess process) => new(server, process);
+
+    private sealed class KilledAtEnd(ScriptedQmpServer server, QemuProcess process) : IAsyncDisposable
     {
-        process.Kill();
-        server.CloseConnections();
-        await process.Exited;
+        public async ValueTask DisposeAsync()
+        {
+            process.Kill();
+            server.CloseConnections();
+            await process.Exited;
+        }
     }
 
     /// <summary>Awaits a control call after checking the exact QMP command it sent (<c>{"execute":"CMD","id":ID}</c>) and answering it with an empty return.</summary>
