@@ -78,16 +78,12 @@ public sealed class VmRunTests : IDisposable
     {
         string config = WriteConfig(new FakeScenario());
         using var cts = new CancellationTokenSource();
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
+        var stdout = new ObservedWriter();
+        var stderr = new ObservedWriter();
         Task<int> run = Virtualization.Cli.Program.RunAsync(RunArgs(config), stdout, stderr, cts.Token);
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!stdout.ToString().Contains("Started VM", StringComparison.Ordinal) && !run.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
+        // Cancelled once the VM runs (or the command ended early, which the exit code below then shows).
+        await Task.WhenAny(stdout.WaitForAsync("Started VM"), run);
         await cts.CancelAsync();
         int code = await run;
 

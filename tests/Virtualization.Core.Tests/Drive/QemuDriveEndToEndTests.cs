@@ -66,8 +66,7 @@ public sealed partial class QemuDriveEndToEndTests
 
         await vm.SuspendAsync();
         vm.IsSuspended.Should().BeTrue();
-        await Task.Delay(TimeSpan.FromMilliseconds(300)); // bytes already in the console socket arrive
-        string before = console.Text;
+        string before = await console.WhenQuietAsync(TimeSpan.FromMilliseconds(500), Wait); // what was on its way has landed
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // a running guest would print ~15 lines here
         console.Text.Should().Be(before, "the guest's vCPUs are paused");
         int last = CountRegex().Matches(before).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Max();

@@ -22,7 +22,7 @@ public sealed partial class SuspendBalloonDriveTests
         await vm.SuspendAsync(); // idempotent
         vm.IsSuspended.Should().BeTrue();
         vm.State.Should().Be(VirtualMachineState.Starting, "suspension is not a lifecycle state");
-        string before = console.Text;
+        string before = await console.WhenQuietAsync(TimeSpan.FromMilliseconds(300), Wait); // a tick on its way has landed
         await Task.Delay(TimeSpan.FromSeconds(1.2)); // a window in which a running guest would tick ~24 times
         console.Text.Should().Be(before, "a suspended guest prints nothing");
         int last = LastTick(before);

@@ -1,7 +1,7 @@
 namespace Virtualization.Core.Tests.Infrastructure;
 
-/// <summary>A console sink whose first write never completes (a consumer that stopped reading), or throws.</summary>
-internal sealed class StalledStream(bool throwOnWrite = false) : WriteOnlyStream
+/// <summary>A console sink whose first write never completes (a consumer that stopped reading).</summary>
+internal sealed class StalledStream : WriteOnlyStream
 {
     private readonly TaskCompletionSource _firstWrite = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -13,11 +13,6 @@ internal sealed class StalledStream(bool throwOnWrite = false) : WriteOnlyStream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _firstWrite.TrySetResult();
-        if (throwOnWrite)
-        {
-            throw new IOException("the console sink is broken");
-        }
-
         await Task.Delay(Timeout.Infinite, CancellationToken.None);
     }
 }

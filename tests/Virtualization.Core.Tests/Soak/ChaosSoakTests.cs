@@ -152,7 +152,7 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
     private static Stream? CreateSink(ConsoleSink sink) => sink switch
     {
         ConsoleSink.Reads => new CountingStream(),
-        ConsoleSink.Throws => new StalledStream(throwOnWrite: true),
+        ConsoleSink.Throws => new ThrowingStream(),
         ConsoleSink.Stalls => new StalledStream(),
         _ => null,
     };
@@ -701,40 +701,6 @@ public sealed partial class ChaosSoakTests(ITestOutputHelper output)
             {
                 _died.TrySetResult(reason);
             }
-        }
-    }
-
-    /// <summary>A console sink that reads everything and keeps only the count.</summary>
-    private sealed class CountingStream : Stream
-    {
-        private long _length;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => Interlocked.Read(ref _length);
-
-        public override long Position { get => Length; set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => Interlocked.Add(ref _length, count);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Add(ref _length, buffer.Length);
-            return ValueTask.CompletedTask;
         }
     }
 }

@@ -136,7 +136,7 @@ public sealed class VmmChildProcessTests : IDisposable
     [Fact(Timeout = 60_000)]
     public async Task Console_ACallerStreamThatThrows_IsLoggedOnce_AndTheConsoleIsStillObserved()
     {
-        var console = new GuestConsole(new ThrowingWriteStream(), _log, NullLogger.Instance, 5);
+        var console = new GuestConsole(new ThrowingStream(), _log, NullLogger.Instance, 5);
         VmmChildProcess child = await StartAsync("printf 'a\\n'; sleep 0.05; printf 'b\\n'; exit 0", console: console);
 
         (await child.Exited.WaitAsync(Bound)).Should().Be(0);
@@ -353,14 +353,5 @@ public sealed class VmmChildProcessTests : IDisposable
                 _calls.Add(call);
             }
         }
-    }
-
-    /// <summary>A caller's console stream whose writes fail.</summary>
-    private sealed class ThrowingWriteStream : WriteOnlyStream
-    {
-        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("the sink broke");
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            ValueTask.FromException(new IOException("the sink broke"));
     }
 }
