@@ -25,7 +25,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     ];
 
     [Fact]
-    public void Same_seed_gives_identical_gpt_bytes()
+    public void SameSeed_GivesIdenticalGptBytes()
     {
         Partition[] parts = Partitions();
         CompositeDiskBuildResult r1 = CompositeDiskBuilder.Build(parts, _a.Path, "disk", seed: 1234);
@@ -43,7 +43,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void Seeded_guids_are_stable_across_runs()
+    public void SeededGuids_AreStableAcrossRuns()
     {
         // Pinned: a change here means images built from a seed are no longer reproducible across library versions.
         CompositeDiskBuildResult r = CompositeDiskBuilder.Build(Partitions(), _a.Path, "disk", seed: 1);
@@ -54,7 +54,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void Different_or_no_seed_gives_different_guids()
+    public void DifferentOrNoSeed_GivesDifferentGuids()
     {
         Partition[] parts = Partitions();
         CompositeDiskBuildResult s1 = CompositeDiskBuilder.Build(parts, _a.Path, "s1", seed: 1);
@@ -69,7 +69,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void Plan_from_validate_builds_the_same_as_the_list_overload()
+    public void PlanFromValidate_BuildsTheSameAsTheListOverload()
     {
         Partition[] parts = Partitions();
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate(parts);
@@ -82,7 +82,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void One_filler_file_is_shared_and_aligned_disks_get_none()
+    public void OneFillerFile_IsShared_AndAlignedDisksGetNone()
     {
         CompositeDiskBuildResult r = CompositeDiskBuilder.Build(Partitions(), _a.Path, "disk");
         string filler = _a.File("disk-filler.img");
@@ -97,7 +97,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void Failure_writing_the_descriptor_deletes_the_files_already_written()
+    public void FailureWritingTheDescriptor_DeletesTheFilesAlreadyWritten()
     {
         File.WriteAllText(_a.File("disk.img"), "someone else's file");
         Action act = () => CompositeDiskBuilder.Build(Partitions(), _a.Path, "disk");
@@ -108,7 +108,7 @@ public sealed class CompositeDiskBuildTests : IDisposable
     }
 
     [Fact]
-    public void Failure_writing_the_footer_deletes_header_and_filler()
+    public void FailureWritingTheFooter_DeletesHeaderAndFiller()
     {
         Directory.CreateDirectory(_a.File("disk-footer.img")); // makes the footer impossible to create
         Action act = () => CompositeDiskBuilder.Build(Partitions(), _a.Path, "disk");

@@ -26,7 +26,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public void Components_match_crosvm_worked_example()
+    public void Components_MatchCrosvmWorkedExample()
     {
         _result.Length.Should().Be(0xC000);
         _result.Components.Should().Equal(
@@ -44,7 +44,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Descriptor_decodes_with_protobuf_to_version_1_absolute_paths_offsets_and_flags()
+    public void Descriptor_DecodedWithProtobuf_IsVersion1WithAbsolutePathsOffsetsAndFlags()
     {
         byte[] file = File.ReadAllBytes(_result.DescriptorPath);
         file.AsSpan(0, 15).ToArray().Should().Equal(Encoding.ASCII.GetBytes("composite_disk\x1d"));
@@ -64,7 +64,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Protective_mbr_bytes()
+    public void ProtectiveMbr_HasTheExpectedBytes()
     {
         byte[] h = File.ReadAllBytes(_dir.File("disk-header.img"));
         h.AsSpan(0, 446).ToArray().Should().OnlyContain(b => b == 0);
@@ -79,7 +79,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Primary_header_fields_and_crcs()
+    public void PrimaryHeader_HasTheExpectedFieldsAndCrcs()
     {
         byte[] h = File.ReadAllBytes(_dir.File("disk-header.img"));
         ReadOnlySpan<byte> hdr = h.AsSpan(512, 92);
@@ -102,7 +102,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Partition_entries()
+    public void PartitionEntries_HaveTheExpectedFields()
     {
         byte[] h = File.ReadAllBytes(_dir.File("disk-header.img"));
         CheckEntry(h.AsSpan(1024, 128), _result.PartitionGuids[0], 40, 47, "p1");
@@ -112,7 +112,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Footer_is_padding_entries_and_backup_header_pointing_at_backup_entries()
+    public void Footer_IsPaddingEntriesAndBackupHeaderPointingAtBackupEntries()
     {
         byte[] h = File.ReadAllBytes(_dir.File("disk-header.img"));
         byte[] f = File.ReadAllBytes(_dir.File("disk-footer.img"));
@@ -132,7 +132,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Reader_sees_the_descriptor_and_flattens_every_region()
+    public void Reader_SeesTheDescriptor_AndFlattensEveryRegion()
     {
         CompositeDisk disk = CompositeDisk.Open(_result.DescriptorPath);
         disk.Version.Should().Be(1);
@@ -157,7 +157,7 @@ public sealed class CompositeDiskLayoutTests : IDisposable
     }
 
     [Fact]
-    public void Guids_are_version_4()
+    public void Guids_AreVersion4()
     {
         _result.DiskGuid.Version.Should().Be(4);
         _result.PartitionGuids.Should().OnlyContain(g => g.Version == 4 && (g.Variant & 0xC) == 0x8);

@@ -63,7 +63,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Components_are_sorted_and_relative_paths_resolve_against_the_descriptor_folder()
+    public void Components_AreSorted_AndRelativePathsResolveAgainstTheDescriptorFolder()
     {
         string d = WriteDescriptor("v2.img", 2, 300, ("b.bin", 100, true), ("/abs/a.bin", 0, false), ("sub/../c.bin", 200, false));
 
@@ -79,13 +79,13 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Omitted_version_reads_as_zero()
+    public void OmittedVersion_ReadsAsZero()
     {
         CompositeDisk.Open(WriteDescriptor("v0.img", null, 10, ("/x", 0, false))).Version.Should().Be(0);
     }
 
     [Fact]
-    public void Library_encoder_round_trips_file_offset()
+    public void LibraryEncoder_RoundTripsFileOffset()
     {
         CompositeDiskComponent[] comps = [new("/a", 0, false) { FileOffset = 4096 }, new("/b", 512, true)];
         byte[] message = CompositeDiskDescriptor.EncodeMessage(1, comps, 1024);
@@ -96,7 +96,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Bad_magic_is_rejected()
+    public void BadMagic_IsRejected()
     {
         File.WriteAllBytes(_dir.File("raw.img"), new byte[4096]);
         Action act = () => CompositeDisk.Open(_dir.File("raw.img"));
@@ -104,7 +104,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Malformed_protobuf_is_rejected()
+    public void MalformedProtobuf_IsRejected()
     {
         File.WriteAllBytes(_dir.File("bad.img"), [.. DescriptorDecoder.Magic, 0x12, 0x7F, 0x01]); // length 127, 1 byte present
         Action act = () => CompositeDisk.Open(_dir.File("bad.img"));
@@ -112,42 +112,42 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Unknown_version_is_rejected()
+    public void UnknownVersion_IsRejected()
     {
         Action act = () => CompositeDisk.Open(WriteDescriptor("v3.img", 3, 10, ("/x", 0, false)));
         act.Should().Throw<InvalidDataException>().WithMessage("*unknown composite disk version 3*");
     }
 
     [Fact]
-    public void No_components_is_rejected()
+    public void NoComponents_IsRejected()
     {
         Action act = () => CompositeDisk.Open(WriteDescriptor("none.img", 1, 10));
         act.Should().Throw<InvalidDataException>().WithMessage("*no components*");
     }
 
     [Fact]
-    public void Two_components_at_one_offset_are_rejected()
+    public void TwoComponentsAtOneOffset_AreRejected()
     {
         Action act = () => CompositeDisk.Open(WriteDescriptor("dup.img", 1, 100, ("/x", 0, false), ("/y", 0, false)));
         act.Should().Throw<InvalidDataException>().WithMessage("*two components at offset 0*");
     }
 
     [Fact]
-    public void Length_not_beyond_last_offset_is_rejected()
+    public void Length_NotBeyondLastOffset_IsRejected()
     {
         Action act = () => CompositeDisk.Open(WriteDescriptor("len.img", 1, 50, ("/x", 0, false), ("/y", 50, false)));
         act.Should().Throw<InvalidDataException>().WithMessage("*length 50 is not beyond the last component's offset 50*");
     }
 
     [Fact]
-    public void Missing_descriptor_throws_file_not_found()
+    public void MissingDescriptor_ThrowsFileNotFound()
     {
         Action act = () => CompositeDisk.Open(_dir.File("nothing.img"));
         act.Should().Throw<FileNotFoundException>();
     }
 
     [Fact]
-    public void Stream_reads_across_boundaries_with_zeros_for_gaps_short_and_missing_files()
+    public void Stream_ReadsAcrossBoundariesWithZerosForGapsShortAndMissingFiles()
     {
         File.WriteAllBytes(_dir.File("a.bin"), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // range [10, 20)
         File.WriteAllBytes(_dir.File("b.bin"), [21, 22, 23]); // range [20, 30), short: 7 zero bytes follow
@@ -193,7 +193,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Stream_reads_each_component_from_its_file_offset()
+    public void Stream_ReadsEachComponentFromItsFileOffset()
     {
         File.WriteAllBytes(_dir.File("a.bin"), [.. Enumerable.Range(0, 100).Select(i => (byte)i)]);
         File.WriteAllBytes(_dir.File("b.bin"), [200, 201, 202, 203, 204, 205, 206, 207, 208, 209]);
@@ -220,7 +220,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Async_reads_match_sync_reads_in_odd_chunks()
+    public async Task AsyncReads_MatchSyncReadsInOddChunks()
     {
         string p1 = _dir.CreateImage("p1.img", 4000, 1);
         string p2 = _dir.CreateImage("p2.img", 12288, 2);
@@ -250,7 +250,7 @@ public sealed class CompositeDiskReaderTests : IDisposable
     }
 
     [Fact]
-    public void Disposed_stream_throws()
+    public void DisposedStream_Throws()
     {
         string d = WriteDescriptor("x.img", 1, 10, ("/x", 0, false));
         Stream s = CompositeDisk.Open(d).OpenRead();

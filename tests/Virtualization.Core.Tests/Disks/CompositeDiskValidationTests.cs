@@ -17,20 +17,20 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Null_list_is_rejected()
+    public void NullList_IsRejected()
     {
         Action act = () => CompositeDiskBuilder.Validate(null!);
         act.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("partitions");
     }
 
     [Fact]
-    public void Empty_list_is_rejected()
+    public void EmptyList_IsRejected()
     {
         ExpectBuildFailure([], "partitions", "at least one partition");
     }
 
     [Fact]
-    public void More_than_128_partitions_are_rejected()
+    public void MoreThan128Partitions_AreRejected()
     {
         string img = _dir.CreateImage("a.img", 4096, 1);
         Partition[] many = [.. Enumerable.Range(0, 129).Select(i => new Partition($"p{i}", img, false))];
@@ -38,13 +38,13 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Null_partition_is_rejected()
+    public void NullPartition_IsRejected()
     {
         ExpectBuildFailure([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false), null!], "partitions[1]", "Partition #1 is null");
     }
 
     [Fact]
-    public void Duplicate_labels_are_rejected()
+    public void DuplicateLabels_AreRejected()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         string b = _dir.CreateImage("b.img", 4096, 2);
@@ -54,14 +54,14 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Labels_differing_only_in_case_are_distinct()
+    public void Labels_DifferingOnlyInCase_AreDistinct()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         CompositeDiskBuilder.Validate([new Partition("boot", a, false), new Partition("BOOT", a, false)]).Partitions.Should().HaveCount(2);
     }
 
     [Fact]
-    public void Label_over_36_code_units_is_rejected()
+    public void Label_Over36CodeUnits_IsRejected()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         string label = new('x', 37);
@@ -69,7 +69,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Label_length_counts_utf16_code_units_not_characters()
+    public void LabelLength_CountsUtf16CodeUnitsNotCharacters()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         string ok = string.Concat(Enumerable.Repeat("😀", 18)); // 36 code units
@@ -82,21 +82,21 @@ public sealed class CompositeDiskValidationTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData(null)]
-    public void Empty_label_is_rejected(string? label)
+    public void EmptyLabel_IsRejected(string? label)
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         ExpectBuildFailure([new Partition("ok", a, false), new Partition(label!, a, false)], "partitions[1].Label", "Partition #1 (image '" + a + "') has an empty label");
     }
 
     [Fact]
-    public void Label_with_nul_is_rejected()
+    public void Label_WithNul_IsRejected()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         ExpectBuildFailure([new Partition("a\0b", a, false)], "partitions[0].Label", "contains a NUL character");
     }
 
     [Fact]
-    public void Missing_image_is_rejected()
+    public void MissingImage_IsRejected()
     {
         string missing = _dir.File("nope.img");
         ArgumentException ex = ExpectBuildFailure([new Partition("root", missing, false)], "partitions[0].Image", $"Partition 'root': the image '{missing}' does not exist");
@@ -104,20 +104,20 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Image_in_missing_folder_is_rejected()
+    public void Image_InMissingFolder_IsRejected()
     {
         string missing = _dir.File("no-such-dir/x.img");
         ExpectBuildFailure([new Partition("root", missing, true)], "partitions[0].Image", "does not exist");
     }
 
     [Fact]
-    public void Empty_image_path_is_rejected()
+    public void EmptyImagePath_IsRejected()
     {
         ExpectBuildFailure([new Partition("root", "", false)], "partitions[0].Image", "Partition 'root': the image path is empty");
     }
 
     [Fact]
-    public void Directory_as_image_is_rejected_as_a_directory()
+    public void DirectoryAsImage_IsRejectedAsADirectory()
     {
         ExpectBuildFailure(
             [new Partition("root", _dir.Path, false)],
@@ -128,7 +128,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     [SkippableFact]
     [Trait("Requires", "non-root")]
     [UnsupportedOSPlatform("windows")]
-    public void Unreadable_image_is_rejected()
+    public void UnreadableImage_IsRejected()
     {
         Skip.If(Environment.IsPrivilegedProcess, "running as root: file permissions do not stop root from reading");
         string a = _dir.CreateImage("secret.img", 4096, 1);
@@ -139,7 +139,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     [SkippableFact]
     [Trait("Requires", "non-root")]
     [UnsupportedOSPlatform("windows")]
-    public void Writable_image_without_write_permission_is_rejected()
+    public void WritableImage_WithoutWritePermission_IsRejected()
     {
         Skip.If(Environment.IsPrivilegedProcess, "running as root: file permissions do not stop root from writing");
         string a = _dir.CreateImage("ro.img", 4096, 1);
@@ -148,14 +148,14 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Empty_image_file_is_rejected()
+    public void EmptyImageFile_IsRejected()
     {
         string a = _dir.CreateImage("empty.img", 0, 1);
         ExpectBuildFailure([new Partition("empty", a, false)], "partitions[0].Image", "is empty (0 bytes)");
     }
 
     [Fact]
-    public void Writable_image_not_4k_aligned_is_rejected()
+    public void WritableImage_Not4KAligned_IsRejected()
     {
         string ro = _dir.CreateImage("ro.img", 4000, 1);
         string rw = _dir.CreateImage("rw.img", 4097, 2);
@@ -165,7 +165,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Read_only_unaligned_and_writable_aligned_are_accepted()
+    public void ReadOnlyUnalignedAndWritableAligned_AreAccepted()
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate(
             [new Partition("ro", _dir.CreateImage("ro.img", 1, 1), false), new Partition("rw", _dir.CreateImage("rw.img", 8192, 2), true)]);
@@ -176,7 +176,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Relative_image_paths_become_absolute()
+    public void RelativeImagePaths_BecomeAbsolute()
     {
         _dir.CreateImage("rel.img", 4096, 1);
         string relative = Path.GetRelativePath(Environment.CurrentDirectory, _dir.File("rel.img"));
@@ -184,7 +184,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Sizes_that_overflow_are_rejected()
+    public void Sizes_ThatOverflow_AreRejected()
     {
         Partition[] parts = [new Partition("a", "/a", false), new Partition("b", "/b", false)];
         Action act = () => CompositeDiskBuilder.Plan(parts, [long.MaxValue / 2, long.MaxValue / 2], ["/a", "/b"]);
@@ -202,7 +202,7 @@ public sealed class CompositeDiskValidationTests : IDisposable
     }
 
     [Fact]
-    public void Output_folder_must_exist_and_base_name_must_be_a_file_name()
+    public void OutputFolder_MustExist_AndBaseNameMustBeAFileName()
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)]);
         Action missing = () => CompositeDiskBuilder.Build(plan, _out.File("missing"), "disk");

@@ -18,7 +18,7 @@ public sealed class DiskToolTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Sgdisk_verifies_flattened_worked_example_without_warnings()
+    public async Task Sgdisk_VerifiesFlattenedWorkedExampleWithoutWarnings()
     {
         string sgdisk = DiskTools.Require("sgdisk", "gdisk");
         CompositeDiskBuildResult r = BuildWorkedExample();
@@ -32,7 +32,7 @@ public sealed class DiskToolTests : IDisposable
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Sfdisk_reads_flattened_worked_example()
+    public async Task Sfdisk_ReadsFlattenedWorkedExample()
     {
         string sfdisk = DiskTools.Require("sfdisk", "fdisk");
         CompositeDiskBuildResult r = BuildWorkedExample();
@@ -52,7 +52,7 @@ public sealed class DiskToolTests : IDisposable
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Eight_partitions_with_long_and_unicode_labels_pass_both_tools()
+    public async Task EightPartitions_WithLongAndUnicodeLabels_PassBothTools()
     {
         string sgdisk = DiskTools.Require("sgdisk", "gdisk");
         string sfdisk = DiskTools.Require("sfdisk", "fdisk");
@@ -80,7 +80,7 @@ public sealed class DiskToolTests : IDisposable
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Raw_gpt_image_passes_both_tools_and_holds_partition_data_at_offsets()
+    public async Task RawGptImage_PassesBothTools_AndHoldsPartitionDataAtOffsets()
     {
         string sgdisk = DiskTools.Require("sgdisk", "gdisk");
         string sfdisk = DiskTools.Require("sfdisk", "fdisk");
@@ -114,7 +114,7 @@ public sealed class DiskToolTests : IDisposable
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Backup_table_recovers_partitions_when_primary_entries_are_damaged()
+    public async Task BackupTable_WhenPrimaryEntriesAreDamaged_RecoversPartitions()
     {
         // The deliberate difference from crosvm: the backup header points at the backup entries, so the backup table is
         // usable on its own. (With crosvm's quirk, entries LBA 2 in both headers, sfdisk finds no partitions here.)

@@ -28,7 +28,7 @@ public sealed class DisksMutationTests : IDisposable
     // ---- CompositeDisk.Create ----
 
     [Fact]
-    public void Create_null_partitions_is_refused_before_the_path_is_looked_at()
+    public void Create_NullPartitions_IsRefusedBeforeThePathIsLookedAt()
     {
         string taken = _dir.CreateImage("taken.img", 10, 1);
         Action act = () => CompositeDisk.Create(null!, taken);
@@ -38,7 +38,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData(null)]
-    public void Create_empty_path_is_refused_naming_path(string? path)
+    public void Create_EmptyPath_IsRefusedNamingPath(string? path)
     {
         string p1 = _dir.CreateImage("p1.img", 4096, 1);
         Action act = () => CompositeDisk.Create([new Partition("a", p1, false)], path!);
@@ -49,7 +49,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData(".img")]
     [InlineData("sub/")]
-    public void Create_path_without_a_file_name_is_refused_naming_the_path(string name)
+    public void Create_PathWithoutAFileName_IsRefusedNamingThePath(string name)
     {
         string p1 = _dir.CreateImage("p1.img", 4096, 1);
         string path = _out.Path + "/" + name;
@@ -63,7 +63,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Create_over_an_existing_file_is_refused_with_its_own_message()
+    public void Create_OverAnExistingFile_IsRefusedWithItsOwnMessage()
     {
         string p1 = _dir.CreateImage("p1.img", 4096, 1);
         string path = _out.CreateImage("taken.disk", 10, 9);
@@ -76,7 +76,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Create_over_an_existing_folder_is_refused_with_its_own_message()
+    public void Create_OverAnExistingFolder_IsRefusedWithItsOwnMessage()
     {
         string p1 = _dir.CreateImage("p1.img", 4096, 1);
         string path = _out.File("folder.disk");
@@ -90,7 +90,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Create_whose_final_rename_fails_deletes_the_files_it_wrote()
+    public void Create_WhoseFinalRenameFails_DeletesTheFilesItWrote()
     {
         // "d.<300 x>": the stem "d" gives short header/footer/descriptor names that can be written, but the descriptor
         // cannot be renamed to the requested name, which is longer than a file name can be (255 bytes).
@@ -106,7 +106,7 @@ public sealed class DisksMutationTests : IDisposable
     // ---- CompositeDisk.IsDescriptor / Open ----
 
     [Fact]
-    public void IsDescriptor_empty_path_is_refused_naming_path()
+    public void IsDescriptor_EmptyPath_IsRefusedNamingPath()
     {
         Action empty = () => CompositeDisk.IsDescriptor("");
         empty.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("path");
@@ -115,7 +115,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void IsDescriptor_is_true_for_the_bare_magic_and_false_one_byte_short()
+    public void IsDescriptor_IsTrueForTheBareMagic_AndFalseOneByteShort()
     {
         File.WriteAllBytes(_dir.File("magic.img"), DescriptorDecoder.Magic);
         File.WriteAllBytes(_dir.File("short.img"), DescriptorDecoder.Magic[..14]);
@@ -125,7 +125,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_bare_magic_is_a_descriptor_without_components()
+    public void Open_BareMagic_IsADescriptorWithoutComponents()
     {
         string path = _dir.File("magic.img");
         File.WriteAllBytes(path, DescriptorDecoder.Magic);
@@ -136,7 +136,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Descriptor_held_open_by_another_reader_can_be_checked_and_opened()
+    public void Descriptor_HeldOpenByAnotherReader_CanBeCheckedAndOpened()
     {
         string path = WriteDescriptor("held.img", 100, [Component("/x", 0)]);
         using var other = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -146,7 +146,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_descriptor_of_exactly_16_MiB_is_read()
+    public void Open_DescriptorOfExactly16MiB_IsRead()
     {
         string path = WriteDescriptor("big.img", 100, [Component("/x", 0)], padTo: MaxDescriptorSize);
         new FileInfo(path).Length.Should().Be(MaxDescriptorSize);
@@ -158,7 +158,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_descriptor_one_byte_over_16_MiB_is_refused_with_its_size()
+    public void Open_DescriptorOneByteOver16MiB_IsRefusedWithItsSize()
     {
         string path = WriteDescriptor("huge.img", 100, [Component("/x", 0)], padTo: MaxDescriptorSize + 1);
 
@@ -169,7 +169,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [SkippableFact]
-    public void Open_file_reading_shorter_than_its_size_is_not_a_descriptor()
+    public void Open_FileReadingShorterThanItsSize_IsNotADescriptor()
     {
         // sysfs attributes report 4096 bytes and read a few: the reader must use what it got, not fail at end of stream.
         const string Sysfs = "/sys/kernel/uevent_seqnum";
@@ -181,14 +181,14 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_length_of_2_63_minus_1_is_accepted()
+    public void Open_LengthOf2Pow63Minus1_IsAccepted()
     {
         string path = WriteDescriptor("max.img", long.MaxValue, [Component("/x", 0)]);
         CompositeDisk.Open(path).Length.Should().Be(long.MaxValue);
     }
 
     [Fact]
-    public void Open_length_of_2_63_is_refused()
+    public void Open_LengthOf2Pow63_IsRefused()
     {
         string path = WriteDescriptor("over.img", 1UL << 63, [Component("/x", 0)]);
 
@@ -200,7 +200,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Open_component_without_a_path_is_refused(bool emptyPathField)
+    public void Open_ComponentWithoutAPath_IsRefused(bool emptyPathField)
     {
         string path = WriteDescriptor("nopath.img", 100, [Component("/x", 0), Component(emptyPathField ? string.Empty : null, 50)]);
 
@@ -210,7 +210,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_skips_unknown_top_level_fields()
+    public void Open_SkipsUnknownTopLevelFields()
     {
         string path = WriteDescriptor("unknown.img", 100, [Component("/x", 0), Component("/y", 50)], extra: o =>
         {
@@ -230,7 +230,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_component_offset_of_2_63_is_refused()
+    public void Open_ComponentOffsetOf2Pow63_IsRefused()
     {
         string path = WriteDescriptor("off.img", 100, [Component("/x", 0), Component("/y", 1UL << 63)]);
 
@@ -240,7 +240,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_component_file_offset_of_2_63_is_refused()
+    public void Open_ComponentFileOffsetOf2Pow63_IsRefused()
     {
         string path = WriteDescriptor("foff.img", 100, [Component("/x", 0, fileOffset: 1UL << 63)]);
 
@@ -250,7 +250,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_component_offset_of_2_63_minus_1_fits_but_is_not_before_the_end()
+    public void Open_ComponentOffsetOf2Pow63Minus1_FitsButIsNotBeforeTheEnd()
     {
         string path = WriteDescriptor("offmax.img", long.MaxValue, [Component("/x", 0), Component("/y", long.MaxValue)]);
 
@@ -261,7 +261,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Open_component_file_offset_of_2_63_minus_1_is_accepted()
+    public void Open_ComponentFileOffsetOf2Pow63Minus1_IsAccepted()
     {
         string path = WriteDescriptor("foffmax.img", 100, [Component("/x", 0, fileOffset: long.MaxValue)]);
         CompositeDisk.Open(path).Components.Single().FileOffset.Should().Be(long.MaxValue);
@@ -270,7 +270,7 @@ public sealed class DisksMutationTests : IDisposable
     // ---- CompositeDiskBuilder ----
 
     [Fact]
-    public void Validate_accepts_exactly_128_partitions()
+    public void Validate_AcceptsExactly128Partitions()
     {
         string img = _dir.CreateImage("a.img", 4096, 1);
         Partition[] parts = [.. Enumerable.Range(0, 128).Select(i => new Partition($"p{i}", img, false))];
@@ -282,7 +282,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Label_with_nul_is_named_with_the_nul_written_out()
+    public void Label_WithNul_IsNamedWithTheNulWrittenOut()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         Action act = () => CompositeDiskBuilder.Validate([new Partition("a\0b", a, false)]);
@@ -291,7 +291,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Image_path_with_nul_is_refused()
+    public void ImagePath_WithNul_IsRefused()
     {
         Action act = () => CompositeDiskBuilder.Validate([new Partition("root", _dir.File("a\0b.img"), false)]);
         ArgumentException ex = act.Should().ThrowExactly<ArgumentException>().Which;
@@ -302,7 +302,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData(0L)]
     [InlineData(-1L)]
-    public void Plan_size_not_positive_is_refused(long size)
+    public void Plan_SizeNotPositive_IsRefused(long size)
     {
         Partition[] parts = [new Partition("a", "/a", false), new Partition("b", "/b", false)];
         Action act = () => CompositeDiskBuilder.Plan(parts, [4096, size], ["/a", "/b"]);
@@ -312,7 +312,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Writable_unaligned_image_message_says_what_to_do()
+    public void WritableUnalignedImage_MessageSaysWhatToDo()
     {
         Action act = () => CompositeDiskBuilder.Plan([new Partition("data", "/d.img", true)], [4097], ["/d.img"]);
         act.Should().ThrowExactly<ArgumentException>().Which.Message.Should().Be(
@@ -321,7 +321,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Plan_with_read_only_partitions_only_has_no_writable_partition()
+    public void Plan_WithReadOnlyPartitionsOnly_HasNoWritablePartition()
     {
         CompositeDiskBuilder.Plan([new Partition("a", "/a", false), new Partition("b", "/b", false)], [4096, 100], ["/a", "/b"])
             .HasWritablePartition.Should().BeFalse();
@@ -329,7 +329,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Build_null_plan_is_refused_naming_plan()
+    public void Build_NullPlan_IsRefusedNamingPlan()
     {
         Action act = () => CompositeDiskBuilder.Build((CompositeDiskPlan)null!, _out.Path, "disk");
         act.Should().ThrowExactly<ArgumentNullException>().Which.ParamName.Should().Be("plan");
@@ -338,7 +338,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData(null)]
-    public void Build_empty_output_folder_is_refused_naming_outputDirectory(string? folder)
+    public void Build_EmptyOutputFolder_IsRefusedNamingOutputDirectory(string? folder)
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)]);
         Action act = () => CompositeDiskBuilder.Build(plan, folder!, "disk");
@@ -351,7 +351,7 @@ public sealed class DisksMutationTests : IDisposable
     [InlineData("/disk")]
     [InlineData("\0disk")]
     [InlineData("sub/disk")]
-    public void Build_base_name_that_is_not_a_plain_file_name_is_refused(string name)
+    public void Build_BaseNameThatIsNotAPlainFileName_IsRefused(string name)
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)]);
         Action act = () => CompositeDiskBuilder.Build(plan, _out.Path, name);
@@ -362,7 +362,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Build_into_a_missing_folder_is_refused_naming_the_folder()
+    public void Build_IntoAMissingFolder_IsRefusedNamingTheFolder()
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Validate([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)]);
         string missing = _out.File("missing");
@@ -372,7 +372,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void DeleteAll_goes_on_past_a_file_it_cannot_delete()
+    public void DeleteAll_GoesOnPastAFileItCannotDelete()
     {
         string kept = _out.CreateImage("created.img", 10, 1);
         string undeletable = _out.File(new string('x', 300)); // name too long: File.Delete throws PathTooLongException
@@ -387,7 +387,7 @@ public sealed class DisksMutationTests : IDisposable
     [Theory]
     [InlineData(0x5000, 0x4000)]
     [InlineData(0x4000, 0x5000)]
-    public void WriteTables_regions_of_the_wrong_size_are_refused(int beginningSize, int footerSize)
+    public void WriteTables_RegionsOfTheWrongSize_AreRefused(int beginningSize, int footerSize)
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Plan([new Partition("a", "/a", false)], [4096], ["/a"]);
         Action act = () => Gpt.WriteTables(plan, Guid.NewGuid(), [Guid.NewGuid()], new byte[beginningSize], new byte[footerSize]);
@@ -395,7 +395,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void WriteTables_needs_one_guid_per_partition()
+    public void WriteTables_NeedsOneGuidPerPartition()
     {
         CompositeDiskPlan plan = CompositeDiskBuilder.Plan([new Partition("a", "/a", false)], [4096], ["/a"]);
         Action act = () => Gpt.WriteTables(plan, Guid.NewGuid(), [Guid.NewGuid(), Guid.NewGuid()], new byte[0x5000], new byte[0x5000]);
@@ -405,7 +405,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void WriteHeader_over_dirty_bytes_zeroes_the_reserved_field_and_writes_a_valid_crc()
+    public void WriteHeader_OverDirtyBytes_ZeroesTheReservedFieldAndWritesAValidCrc()
     {
         byte[] header = new byte[Gpt.HeaderSize];
         header.AsSpan().Fill(0xFF);
@@ -419,7 +419,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void WriteEntry_over_dirty_bytes_zeroes_the_attributes()
+    public void WriteEntry_OverDirtyBytes_ZeroesTheAttributes()
     {
         byte[] entry = new byte[Gpt.EntrySize];
         entry.AsSpan().Fill(0xFF);
@@ -432,7 +432,7 @@ public sealed class DisksMutationTests : IDisposable
     // ---- CompositeDiskStream ----
 
     [Fact]
-    public void Disposed_stream_refuses_length_position_and_seek()
+    public void DisposedStream_RefusesLengthPositionAndSeek()
     {
         Stream s = OpenStream(50, ("a.bin", 10));
         s.Dispose();
@@ -445,7 +445,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Negative_position_is_refused()
+    public void NegativePosition_IsRefused()
     {
         using Stream s = OpenStream(50, ("a.bin", 10));
         Action act = () => s.Position = -1;
@@ -454,7 +454,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Seek_to_the_start_is_allowed_and_before_it_is_refused_with_the_stream_message()
+    public void Seek_ToTheStart_IsAllowed_AndBeforeItIsRefusedWithTheStreamMessage()
     {
         using Stream s = OpenStream(50, ("a.bin", 10));
         s.Position = 20;
@@ -468,7 +468,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Read_into_a_null_buffer_is_refused()
+    public async Task Read_IntoANullBuffer_IsRefused()
     {
         using Stream s = OpenStream(50, ("a.bin", 10));
 
@@ -479,7 +479,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Read_past_the_end_reads_nothing_and_keeps_the_position()
+    public void Read_PastTheEnd_ReadsNothingAndKeepsThePosition()
     {
         using Stream s = OpenStream(50, ("a.bin", 10));
         s.Position = 80;
@@ -492,7 +492,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Bytes_before_the_first_component_and_past_short_or_missing_files_are_zeroed_in_the_callers_buffer()
+    public void BytesBeforeTheFirstComponentAndPastShortOrMissingFiles_AreZeroedInTheCallersBuffer()
     {
         File.WriteAllBytes(_dir.File("a.bin"), [1, 2, 3]); // [10, 20): short
         // b.bin ([20, 30)) does not exist
@@ -509,7 +509,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task ReadAsync_with_a_cancelled_token_reads_nothing()
+    public async Task ReadAsync_WithACancelledToken_ReadsNothing()
     {
         File.WriteAllBytes(_dir.File("a.bin"), [1, 2, 3]);
         using Stream s = OpenStream(20, ("a.bin", 0));
@@ -525,7 +525,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task ReadAsync_reports_an_io_error_through_the_task()
+    public async Task ReadAsync_ReportsAnIoErrorThroughTheTask()
     {
         // A component whose name is too long to open: PathTooLongException, an IOException.
         using Stream s = OpenStream(20, (new string('x', 300), 0));
@@ -538,7 +538,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Write_and_SetLength_say_the_stream_is_read_only()
+    public void WriteAndSetLength_SayTheStreamIsReadOnly()
     {
         using Stream s = OpenStream(50, ("a.bin", 10));
         Action write = () => s.Write([1], 0, 1);
@@ -548,7 +548,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Dispose_closes_the_component_files()
+    public void Dispose_ClosesTheComponentFiles()
     {
         string a = _dir.File("a.bin");
         File.WriteAllBytes(a, [1, 2, 3]);
@@ -561,7 +561,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact]
-    public void Component_file_is_opened_once_and_kept()
+    public void ComponentFile_IsOpenedOnceAndKept()
     {
         string a = _dir.File("a.bin");
         File.WriteAllBytes(a, [1, 2, 3, 4]);
@@ -579,14 +579,14 @@ public sealed class DisksMutationTests : IDisposable
     // ---- RawGptImageWriter ----
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_null_plan_is_refused_naming_plan()
+    public async Task Raw_NullPlan_IsRefusedNamingPlan()
     {
         Func<Task> act = () => RawGptImageWriter.WriteAsync((CompositeDiskPlan)null!, _out.Path, "raw.img");
         (await act.Should().ThrowExactlyAsync<ArgumentNullException>()).Which.ParamName.Should().Be("plan");
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_writable_partition_message_is_complete()
+    public async Task Raw_WritablePartitionMessage_IsComplete()
     {
         Partition[] parts = [new Partition("userdata", _dir.CreateImage("rw.img", 4096, 2), true)];
         Func<Task> act = () => RawGptImageWriter.WriteAsync(parts, _out.Path, "raw.img");
@@ -597,7 +597,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_cancelled_before_start_throws_before_touching_the_output()
+    public async Task Raw_CancelledBeforeStart_ThrowsBeforeTouchingTheOutput()
     {
         await File.WriteAllTextAsync(_out.File("raw.img"), "keep");
         Partition[] parts = [new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)];
@@ -611,7 +611,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_partition_held_open_by_another_reader_is_copied()
+    public async Task Raw_PartitionHeldOpenByAnotherReader_IsCopied()
     {
         string a = _dir.CreateImage("a.img", 4096, 1);
         await using var other = new FileStream(a, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -623,7 +623,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_copies_the_validated_size_even_if_the_file_grew()
+    public async Task Raw_EvenIfTheFileGrew_CopiesTheValidatedSize()
     {
         const int Size = (1024 * 1024) + 100; // more than one 1 MiB copy chunk, and not a multiple of it
         string a = _dir.CreateImage("a.img", Size, 1);
@@ -643,7 +643,7 @@ public sealed class DisksMutationTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_partition_that_shrank_is_padded_with_zeros_to_its_validated_size()
+    public async Task Raw_PartitionThatShrank_IsPaddedWithZerosToItsValidatedSize()
     {
         string a = _dir.CreateImage("a.img", 8192, 1);
         string b = _dir.CreateImage("b.img", 4096, 2);

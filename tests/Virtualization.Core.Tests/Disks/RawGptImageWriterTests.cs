@@ -16,7 +16,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Raw_image_equals_the_flattened_composite_with_the_same_seed()
+    public async Task RawImage_EqualsTheFlattenedCompositeWithTheSameSeed()
     {
         Partition[] parts =
         [
@@ -43,7 +43,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Zero_blocks_are_left_as_holes_and_read_back_as_zero()
+    public async Task ZeroBlocks_AreLeftAsHoles_AndReadBackAsZero()
     {
         string sparse = _dir.File("sparse.img");
         byte[] content = new byte[2 * 1024 * 1024];
@@ -63,7 +63,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     /// one data extent covering the whole partition).
     /// </summary>
     [SkippableFact(Timeout = 30_000)]
-    public async Task Zero_blocks_take_no_space_in_the_image()
+    public async Task ZeroBlocks_TakeNoSpaceInTheImage()
     {
         const long PartitionStart = 0x5000;
         const int Size = 16 * 1024 * 1024;
@@ -90,7 +90,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Writable_partition_is_not_supported()
+    public async Task WritablePartition_IsNotSupported()
     {
         Partition[] parts = [new Partition("ro", _dir.CreateImage("ro.img", 4096, 1), false), new Partition("userdata", _dir.CreateImage("rw.img", 4096, 2), true)];
 
@@ -102,7 +102,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Validation_errors_come_before_any_write()
+    public async Task ValidationErrors_ComeBeforeAnyWrite()
     {
         Func<Task> act = () => RawGptImageWriter.WriteAsync([new Partition("x", _dir.File("missing.img"), false)], _out.Path, "raw.img");
         (await act.Should().ThrowAsync<ArgumentException>()).Which.ParamName.Should().Be("partitions[0].Image");
@@ -110,7 +110,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Image_deleted_when_a_partition_vanishes_midway()
+    public async Task Image_WhenAPartitionVanishesMidway_IsDeleted()
     {
         string p1 = _dir.CreateImage("p1.img", 4096, 1);
         string p2 = _dir.CreateImage("p2.img", 4096, 2);
@@ -124,7 +124,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Cancellation_leaves_nothing_behind()
+    public async Task Cancellation_LeavesNothingBehind()
     {
         Partition[] parts = [new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)];
         using var cts = new CancellationTokenSource();
@@ -137,7 +137,7 @@ public sealed class RawGptImageWriterTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Existing_output_is_not_overwritten()
+    public async Task ExistingOutput_IsNotOverwritten()
     {
         await File.WriteAllTextAsync(_out.File("raw.img"), "keep");
         Func<Task> act = () => RawGptImageWriter.WriteAsync([new Partition("a", _dir.CreateImage("a.img", 4096, 1), false)], _out.Path, "raw.img");

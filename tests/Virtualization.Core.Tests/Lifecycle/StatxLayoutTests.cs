@@ -41,7 +41,7 @@ public sealed class StatxLayoutTests
         """;
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Managed_statx_and_flags_match_the_C_headers()
+    public async Task ManagedStatxAndFlags_MatchTheCHeaders()
     {
         CHeaderProbe.Values c = await CHeaderProbe.RunAsync(CProgram, "sys/stat.h", "linux/fs.h");
         long N(string key) => c[key];
@@ -75,7 +75,7 @@ public sealed class StatxLayoutTests
 
     /// <summary>Needs no compiler: statx through our struct agrees with .NET on real files of every kind.</summary>
     [Fact(Timeout = 30_000)]
-    public async Task Statx_agrees_with_dotnet_on_size_mode_and_device_numbers()
+    public async Task Statx_AgreesWithDotnetOnSizeModeAndDeviceNumbers()
     {
         using var temp = new TempDir("vct-statx-files-");
         string dir = temp.Path;

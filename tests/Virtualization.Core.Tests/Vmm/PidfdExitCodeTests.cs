@@ -126,7 +126,7 @@ public sealed class PidfdExitCodeTests
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Managed_siginfo_and_waitid_flags_match_the_C_headers()
+    public async Task ManagedSiginfoAndWaitidFlags_MatchTheCHeaders()
     {
         CHeaderProbe.Values c = await CHeaderProbe.RunAsync(
             """

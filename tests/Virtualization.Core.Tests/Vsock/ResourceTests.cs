@@ -16,7 +16,7 @@ public sealed class ResourceTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact(Timeout = 20000)]
-    public async Task Two_hundred_concurrent_connections_complete_without_starving_the_pool()
+    public async Task TwoHundredConcurrentConnections_CompleteWithoutStarvingThePool()
     {
         NativeAddress address = NativeAddress.ForUnix(Path.Combine(_dir, "many.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 512);
@@ -79,7 +79,7 @@ public sealed class ResourceTests : IDisposable
     }
 
     [Fact(Timeout = 20000)]
-    public async Task Two_hundred_pending_accepts_and_connects_hold_no_threads()
+    public async Task TwoHundredPendingAcceptsAndConnects_HoldNoThreads()
     {
         var listeners = new List<NativeListener>();
         var cts = new CancellationTokenSource();
@@ -121,7 +121,7 @@ public sealed class ResourceTests : IDisposable
     }
 
     [Fact(Timeout = 30000)]
-    public async Task No_descriptor_leaks_across_success_error_cancellation_and_disposal()
+    public async Task Descriptors_AcrossSuccessErrorCancellationAndDisposal_DoNotLeak()
     {
         await RunEveryPathOnce(0); // warm-up: the socket engine opens its epoll descriptors on first use
         string[] before = ListOpenFds();

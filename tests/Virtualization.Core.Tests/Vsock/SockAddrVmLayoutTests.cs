@@ -58,7 +58,7 @@ public sealed class SockAddrVmLayoutTests
         """;
 
     [SkippableFact(Timeout = 60000)]
-    public async Task Managed_sockaddr_vm_matches_the_kernel_header()
+    public async Task ManagedSockaddrVm_MatchesTheKernelHeader()
     {
         CHeaderProbe.Values c = await CHeaderProbe.RunAsync(CProgram, "linux/vm_sockets.h");
         long N(string key) => c[key];
@@ -101,7 +101,7 @@ public sealed class SockAddrVmLayoutTests
     }
 
     [Fact]
-    public void Serialize_writes_the_kernel_layout()
+    public void Serialize_WritesTheKernelLayout()
     {
         SocketAddress address = new VsockEndPoint(3, 5000).Serialize();
         address.Size.Should().Be(16);
@@ -118,7 +118,7 @@ public sealed class SockAddrVmLayoutTests
     [InlineData(VsockEndPoint.Host, 1024, (byte)1)]
     [InlineData(0x11223344, 0x55667788, (byte)1)]
     [InlineData(-2, int.MinValue, (byte)0)] // u32 values above int.MaxValue: 0xFFFFFFFE and 0x80000000
-    public void Create_round_trips_Serialize(int cid, int port, byte flags)
+    public void Create_RoundTripsSerialize(int cid, int port, byte flags)
     {
         var original = new VsockEndPoint(cid, port, (VsockAddressOptions)flags);
         SocketAddress bytes = original.Serialize();
@@ -133,7 +133,7 @@ public sealed class SockAddrVmLayoutTests
     }
 
     [Fact]
-    public void Create_reads_cid_and_port_from_their_own_offsets()
+    public void Create_ReadsCidAndPortFromTheirOwnOffsets()
     {
         var address = new SocketAddress(AddressFamily.Unspecified, 16);
         Span<byte> b = address.Buffer.Span;
@@ -150,7 +150,7 @@ public sealed class SockAddrVmLayoutTests
     }
 
     [Fact]
-    public void Create_rejects_other_families_and_short_addresses()
+    public void Create_RejectsOtherFamiliesAndShortAddresses()
     {
         var prototype = new VsockEndPoint(0, 0);
         var unix = new UnixDomainSocketEndPoint("/tmp/a-long-enough-unix-socket-path").Serialize();
@@ -162,7 +162,7 @@ public sealed class SockAddrVmLayoutTests
     }
 
     [Fact]
-    public void Equality_ToString_and_AddressFamily()
+    public void EqualityToStringAndAddressFamily_AreCorrect()
     {
         var a = new VsockEndPoint(3, 5000);
         a.Should().Be(new VsockEndPoint(3, 5000));

@@ -19,7 +19,7 @@ public sealed class UnixSocketPathTests : IDisposable
     private string PathFor(string name) => Path.Combine(_dir, name);
 
     [Fact(Timeout = 10000)]
-    public async Task Connect_accept_and_echo_a_megabyte()
+    public async Task ConnectAndAccept_EchoAMegabyte()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("echo.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 16);
@@ -47,7 +47,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Unix_sockets_from_the_factory_and_from_accept_are_close_on_exec()
+    public async Task UnixSockets_FromTheFactoryAndFromAccept_AreCloseOnExec()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("cloexec.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -61,7 +61,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Local_address_comes_back_through_getsockname_and_decodes_to_the_path()
+    public async Task LocalAddress_ComesBackThroughGetsockname_AndDecodesToThePath()
     {
         string path = PathFor("name.sock");
         NativeAddress address = NativeAddress.ForUnix(path);
@@ -73,7 +73,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task A_native_client_reaches_the_managed_accept_loop()
+    public async Task NativeClient_ReachesTheManagedAcceptLoop()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("native-client.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -96,7 +96,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task The_connector_reaches_a_natively_bound_listener_and_accept4_returns_it()
+    public async Task Connector_ReachesANativelyBoundListener_AndAccept4ReturnsIt()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("native-server.sock"));
         using SafeSocketHandle server = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
@@ -120,7 +120,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Accept_is_cancellable_within_100ms_and_the_listener_keeps_working()
+    public async Task Accept_IsCancellableWithin100Ms_AndTheListenerKeepsWorking()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("cancel-accept.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -139,7 +139,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Connect_is_cancellable_within_100ms()
+    public async Task Connect_IsCancellableWithin100Ms()
     {
         await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
         using var cts = new CancellationTokenSource();
@@ -153,7 +153,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Connect_timeout_reports_ETIMEDOUT_with_the_configured_value()
+    public async Task ConnectTimeout_ReportsEtimedoutWithTheConfiguredValue()
     {
         await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
 
@@ -164,7 +164,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task An_already_cancelled_token_never_creates_a_socket()
+    public async Task AlreadyCancelledToken_NeverCreatesASocket()
     {
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
@@ -177,7 +177,7 @@ public sealed class UnixSocketPathTests : IDisposable
     [Theory]
     [InlineData(0)]
     [InlineData(-5)]
-    public async Task Non_positive_timeouts_are_rejected(int milliseconds)
+    public async Task NonPositiveTimeouts_AreRejected(int milliseconds)
     {
         Func<Task> act = () => NativeSockets.ConnectAsync(NativeAddress.ForUnix(PathFor("x.sock")), TimeSpan.FromMilliseconds(milliseconds), CancellationToken.None);
 
@@ -185,7 +185,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Connection_refused_names_the_port_and_the_VM_CID()
+    public async Task ConnectionRefused_NamesThePortAndTheVmCid()
     {
         string path = PathFor("refused.sock");
         // Bound but never listening: refused for sure. (A listener that is closed again may still accept for an instant,
@@ -205,7 +205,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task A_missing_socket_file_also_means_nothing_is_listening()
+    public async Task MissingSocketFile_AlsoMeansNothingIsListening()
     {
         var connector = new UnixSocketVsockConnector((cid, port) => PathFor($"{cid}-{port}.sock"));
 
@@ -217,7 +217,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task The_unix_connector_maps_cid_and_port_to_a_path()
+    public async Task UnixConnector_MapsCidAndPortToAPath()
     {
         string path = PathFor("3-5000.sock");
         await using NativeListener listener = NativeListener.Start(NativeAddress.ForUnix(path), backlog: 4);
@@ -237,7 +237,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Disposing_the_listener_ends_a_pending_accept_with_ObjectDisposedException()
+    public async Task DisposingTheListener_EndsAPendingAcceptWithObjectDisposedException()
     {
         NativeListener listener = NativeListener.Start(NativeAddress.ForUnix(PathFor("dispose.sock")), backlog: 4);
         Task<Socket> accept = listener.AcceptAsync(CancellationToken.None);
@@ -251,7 +251,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Disposing_the_stream_closes_the_socket_and_the_peer_reads_end_of_stream()
+    public async Task DisposingTheStream_ClosesTheSocket_AndThePeerReadsEndOfStream()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("eof.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -268,7 +268,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task A_VsockConnection_owns_its_socket()
+    public async Task VsockConnection_OwnsItsSocket()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("connection.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -289,7 +289,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact]
-    public void Close_releases_a_raw_descriptor_and_reports_EBADF_for_a_bad_one()
+    public void Close_ReleasesARawDescriptor_AndReportsEbadfForABadOne()
     {
         SafeSocketHandle handle = Interop.Sockets.Socket(Interop.Sockets.AF_UNIX, Interop.Sockets.SOCK_STREAM | Interop.Sockets.SOCK_CLOEXEC, 0);
         int fd = (int)handle.DangerousGetHandle();

@@ -13,7 +13,7 @@ namespace Virtualization.Core.Tests.Vsock;
 public sealed class VsockKernelTests
 {
     [SkippableFact(Timeout = 10000)]
-    public async Task Listener_on_any_port_reports_the_port_the_kernel_chose()
+    public async Task Listener_OnAnyPort_ReportsThePortTheKernelChose()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
 
@@ -26,7 +26,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact]
-    public void Native_bind_of_the_managed_sockaddr_is_understood_by_the_kernel()
+    public void NativeBindOfTheManagedSockaddr_IsUnderstoodByTheKernel()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
 
@@ -47,7 +47,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact]
-    public void Binding_a_port_in_use_names_the_port_and_the_fix()
+    public void Binding_APortInUse_NamesThePortAndTheFix()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         using VsockListener first = VsockListener.Start(VsockEndPoint.AnyPort);
@@ -62,7 +62,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact]
-    public void Local_cid_comes_from_dev_vsock()
+    public void LocalCid_ComesFromDevVsock()
     {
         Requirement.Require(Requirement.Vsock, File.Exists("/dev/vsock"), "/dev/vsock is absent: the vsock core module is not loaded on this machine");
 
@@ -73,7 +73,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact(Timeout = 10000)]
-    public async Task Accept_on_a_vsock_listener_is_cancellable()
+    public async Task Accept_OnAVsockListener_IsCancellable()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         await using VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
@@ -94,7 +94,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact(Timeout = 10000)]
-    public async Task Disposing_a_vsock_listener_ends_a_pending_accept()
+    public async Task DisposingAVsockListener_EndsAPendingAccept()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         VsockListener listener = VsockListener.Start(VsockEndPoint.AnyPort);
@@ -107,7 +107,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact]
-    public void Connect_timeout_option_is_set_on_the_vsock_socket()
+    public void ConnectTimeoutOption_IsSetOnTheVsockSocket()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         NativeAddress address = NativeAddress.ForVsock(new VsockEndPoint(3, 5000));
@@ -122,7 +122,7 @@ public sealed class VsockKernelTests
     }
 
     [SkippableFact]
-    public void Vsock_sockets_are_close_on_exec()
+    public void VsockSockets_AreCloseOnExec()
     {
         Requirement.Require(Requirement.Vsock, VsockAvailable(out string reason), reason);
         using Socket socket = NativeSockets.Create(NativeAddress.ForVsock(new VsockEndPoint(VsockEndPoint.Any, VsockEndPoint.AnyPort)));

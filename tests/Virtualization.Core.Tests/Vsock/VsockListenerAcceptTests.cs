@@ -31,7 +31,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     private Exception? FailNextRead { get; set; }
 
     [Fact(Timeout = 10000)]
-    public async Task Accept_returns_a_connection_that_carries_bytes_both_ways()
+    public async Task Accept_ReturnsAConnectionThatCarriesBytesBothWays()
     {
         await using VsockListener listener = Start();
         using Socket client = await ConnectBoundClientAsync("client.sock", cid: 3);
@@ -50,7 +50,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task End_points_come_from_getsockname_and_getpeername_of_the_accepted_socket()
+    public async Task EndPoints_ComeFromGetsocknameAndGetpeernameOfTheAcceptedSocket()
     {
         await using VsockListener listener = Start();
         using Socket client = await ConnectBoundClientAsync("client.sock", cid: 3);
@@ -65,7 +65,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Two_connections_are_accepted_in_order_and_are_distinct()
+    public async Task TwoConnections_AreAcceptedInOrder_AndAreDistinct()
     {
         await using VsockListener listener = Start();
         using Socket first = await ConnectBoundClientAsync("first.sock", cid: 3);
@@ -98,7 +98,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Disposing_the_connection_closes_the_socket()
+    public async Task DisposingTheConnection_ClosesTheSocket()
     {
         await using VsockListener listener = Start();
         using Socket client = await ConnectBoundClientAsync("client.sock", cid: 3);
@@ -110,7 +110,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task A_cancelled_accept_throws_and_the_listener_still_accepts()
+    public async Task CancelledAccept_Throws_AndTheListenerStillAccepts()
     {
         await using VsockListener listener = Start();
         using var cts = new CancellationTokenSource();
@@ -132,7 +132,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     [Theory(Timeout = 10000)]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Disposing_the_listener_during_a_pending_accept_throws_ObjectDisposedException(bool disposeAsync)
+    public async Task DisposingTheListener_DuringAPendingAccept_ThrowsObjectDisposedException(bool disposeAsync)
     {
         VsockListener listener = Start();
         Task<VsockConnection> pending = listener.AcceptAsync();
@@ -152,7 +152,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task When_the_reader_fails_the_accepted_socket_is_closed_and_the_error_propagates()
+    public async Task AcceptedSocket_WhenTheReaderFails_IsClosed_AndTheErrorPropagates()
     {
         await using VsockListener listener = Start();
         var failure = new InvalidDataException("reader failure for the test");
@@ -166,7 +166,7 @@ public sealed class VsockListenerAcceptTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task When_the_reader_fails_on_the_bound_address_the_listening_socket_is_closed()
+    public async Task ListeningSocket_WhenTheReaderFailsOnTheBoundAddress_IsClosed()
     {
         var failure = new InvalidDataException("reader failure for the test");
         FailNextRead = failure;
