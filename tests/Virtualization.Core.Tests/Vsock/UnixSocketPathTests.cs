@@ -120,7 +120,7 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Accept_IsCancellableWithin100Ms_AndTheListenerKeepsWorking()
+    public async Task Accept_Cancelled_EndsWithOperationCanceled_AndTheListenerKeepsWorking()
     {
         NativeAddress address = NativeAddress.ForUnix(PathFor("cancel-accept.sock"));
         await using NativeListener listener = NativeListener.Start(address, backlog: 4);
@@ -128,9 +128,9 @@ public sealed class UnixSocketPathTests : IDisposable
 
         Task<Socket> accept = listener.AcceptAsync(cts.Token);
         accept.IsCompleted.Should().BeFalse();
-        (Exception? error, TimeSpan elapsed) = await CancelAndMeasure(accept, cts);
+        Exception? error = await CancelAndCatchAsync(accept, cts);
 
-        error.Should().BeAssignableTo<OperationCanceledException>("the wait ends on cancellation ({0}), within the test's timeout", elapsed);
+        error.Should().BeAssignableTo<OperationCanceledException>("the wait ends on cancellation, within the test's timeout");
 
         Task<Socket> next = listener.AcceptAsync(CancellationToken.None);
         await using NetworkStream client = await NativeSockets.ConnectAsync(address, TimeSpan.FromSeconds(5), CancellationToken.None);
@@ -139,17 +139,17 @@ public sealed class UnixSocketPathTests : IDisposable
     }
 
     [Fact(Timeout = 10000)]
-    public async Task Connect_IsCancellableWithin100Ms()
+    public async Task Connect_Cancelled_EndsWithOperationCanceledOnThatToken()
     {
         await using FullBacklogTcpTarget target = await FullBacklogTcpTarget.CreateAsync();
         using var cts = new CancellationTokenSource();
 
         Task<NetworkStream> connect = NativeSockets.ConnectAsync(target.Address, Timeout.InfiniteTimeSpan, cts.Token);
         connect.IsCompleted.Should().BeFalse("the accept queue is full, so the SYN is dropped");
-        (Exception? error, TimeSpan elapsed) = await CancelAndMeasure(connect, cts);
+        Exception? error = await CancelAndCatchAsync(connect, cts);
 
         error.Should().BeAssignableTo<OperationCanceledException>()
-            .Which.CancellationToken.Should().Be(cts.Token, "cancellation ends the connect ({0}) within the test's timeout", elapsed);
+            .Which.CancellationToken.Should().Be(cts.Token, "cancellation ends the connect within the test's timeout");
     }
 
     [Fact(Timeout = 10000)]
