@@ -92,13 +92,16 @@ internal static class PidfdWatcher
 
     private static unsafe void Loop(int epoll)
     {
-        const int MaxEvents = 64;
+        // 64 events at their largest (16 bytes on arm64, 12 packed on x86-64). The kernel is told how many fit in the
+        // buffer as it is, so the two can never disagree.
+        const int Capacity = 64 * 16;
         int size = Interop.Epoll.EpollEventSize;
-        byte* events = stackalloc byte[MaxEvents * 16];
+        byte* events = stackalloc byte[Capacity];
+        int maxEvents = Capacity / size;
         while (true)
         {
             // Stryker disable once Unary : a 1 ms timeout instead of none only wakes the thread more often; the events are the same.
-            int count = Interop.Epoll.EpollWait(epoll, events, MaxEvents, -1);
+            int count = Interop.Epoll.EpollWait(epoll, events, maxEvents, -1);
             // Stryker disable once Equality : one slot past the events holds an earlier, already removed id (or none); TryRemove then does nothing.
             for (int i = 0; i < count; i++)
             {

@@ -49,13 +49,13 @@ internal static class ProcessWideSetup
     /// <summary>Makes what is not made yet; logs (at debug level) and leaves to the first start what fails.</summary>
     internal static void TryPrepare(ILogger logger)
     {
-        // Stryker disable Logical,Boolean : the steps are idempotent; without the shortcut each service runs them again, to the same end.
+        // Stryker disable Logical,Boolean,Block : the steps are idempotent; without the shortcut each service runs them again, to the same end.
         if (!s_done && TryRun(Steps, logger))
         {
             s_done = true;
         }
 
-        // Stryker restore Logical,Boolean
+        // Stryker restore Logical,Boolean,Block
     }
 
     /// <summary>Runs <paramref name="steps"/> in order up to the first that throws, which is logged; true when all ran.</summary>
