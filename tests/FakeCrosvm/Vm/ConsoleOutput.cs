@@ -24,13 +24,37 @@ internal sealed class ConsoleOutput
         _bytes = bytes;
     }
 
-    public void Start()
+    /// <summary>
+    /// Starts writing to every target; the task completes once the guest's output on its stream consoles (stdout, a
+    /// file) is written, or the reader went away. Like a vCPU on a full serial FIFO, that write blocks for as long as
+    /// nobody reads stdout. (A datagram console never holds the guest back: crosvm drops what it cannot send.)
+    /// </summary>
+    public Task Start()
     {
+        var written = new List<Task>();
         foreach (ConsoleTarget target in _targets)
         {
-            var thread = new Thread(() => Produce(target)) { IsBackground = true, Name = $"console-{target.Kind}" };
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    Produce(target);
+                }
+                finally
+                {
+                    done.TrySetResult();
+                }
+            })
+            { IsBackground = true, Name = $"console-{target.Kind}" };
             thread.Start();
+            if (target.Kind != ConsoleTargetKind.UnixDatagram)
+            {
+                written.Add(done.Task);
+            }
         }
+
+        return Task.WhenAll(written);
     }
 
     private void Produce(ConsoleTarget target)
@@ -40,7 +64,7 @@ internal sealed class ConsoleOutput
             switch (target.Kind)
             {
                 case ConsoleTargetKind.Stdout:
-                    using (Stream stdout = Console.OpenStandardOutput())
+                    using (Stream stdout = GuestStdout.Open())
                     {
                         WriteToStream(stdout);
                     }

@@ -19,7 +19,7 @@ internal sealed class FakeGuest
     {
         MemoryBytes = memoryMib * 1024 * 1024;
         HasBalloon = hasBalloon;
-        _stdout = consoleOnStdout ? Console.OpenStandardOutput() : null;
+        _stdout = consoleOnStdout ? GuestStdout.Open() : null;
     }
 
     public long MemoryBytes { get; }

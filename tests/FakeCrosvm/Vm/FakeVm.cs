@@ -57,7 +57,7 @@ internal sealed class FakeVm
             AtomicFile.WriteAllText(_scenario.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
         }
 
-        new ConsoleOutput(_plan.Consoles, _scenario.ConsoleLines, _scenario.ConsoleBytes).Start();
+        Task consoleWritten = new ConsoleOutput(_plan.Consoles, _scenario.ConsoleLines, _scenario.ConsoleBytes).Start();
         PlayVirtioConsoles();
         if (_scenario.ConsoleTickMs is int tick)
         {
@@ -71,6 +71,14 @@ internal sealed class FakeVm
 
         Task stop = Task.WhenAny(server?.StopRequested ?? Task.Delay(Timeout.Infinite), guest.PoweredOff);
         bool stopped = stop.Wait(_scenario.RunMs ?? Timeout.Infinite);
+        if (!stopped && !consoleWritten.IsCompleted)
+        {
+            // The guest's run is over, but it is still writing its console and cannot get past that write (a vCPU
+            // stalls on a full serial FIFO): it ends only once the output is read, or when it is stopped or killed.
+            Log.Warn("fake crosvm: the guest's run is over but its console write is blocked; it waits for a reader");
+            stopped = Task.WaitAny(stop, consoleWritten) == 0;
+        }
+
         if (stopped)
         {
             Log.Info("fake crosvm: stop requested, exiting");

@@ -10,6 +10,7 @@ namespace Virtualization.Core.Tests.Infrastructure;
 internal sealed class ListLogger : ILoggerProvider, ILogger
 {
     private readonly AsyncLocal<string?> _scope = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource Seen)> _waits = [];
 
     public ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception, string? Scope)> Entries { get; } = new();
 
@@ -25,8 +26,40 @@ internal sealed class ListLogger : ILoggerProvider, ILogger
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Entries.Enqueue((logLevel, formatter(state, exception), exception, _scope.Value));
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        string message = formatter(state, exception);
+        lock (_waits)
+        {
+            Entries.Enqueue((logLevel, message, exception, _scope.Value));
+            _waits.RemoveAll(w =>
+            {
+                if (!w.Match(message))
+                {
+                    return false;
+                }
+
+                w.Seen.TrySetResult();
+                return true;
+            });
+        }
+    }
+
+    /// <summary>Completes when a message that <paramref name="match"/> accepts has been logged (before or after the call).</summary>
+    public Task WaitForAsync(Func<string, bool> match)
+    {
+        lock (_waits)
+        {
+            if (Entries.Any(e => match(e.Message)))
+            {
+                return Task.CompletedTask;
+            }
+
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Add((match, seen));
+            return seen.Task;
+        }
+    }
 
     public void Dispose()
     {

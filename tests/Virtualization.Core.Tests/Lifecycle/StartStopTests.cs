@@ -271,6 +271,29 @@ public sealed class StartStopTests
         sink.Count.Should().Be(4 << 20);
     }
 
+    /// <summary>
+    /// The fake crosvm's guest cannot end its run while its console write is blocked (a vCPU on a full serial FIFO), so
+    /// a consumer that takes nothing holds the VM up, and once it reads, every byte arrives and the guest powers off.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Console_ConsumerThatTakesNothing_HoldsTheGuestInItsWrite_UntilItReads()
+    {
+        const int Bytes = 4 << 20; // far more than the console socket and the pump can hold
+        await using var h = new TestHarness();
+        using var gate = new GatedStream();
+        IVirtualMachine vm = await h.StartAsync(new FakeScenario { ConsoleBytes = Bytes, ConsoleLines = 0, RunMs = 1 }, gate);
+
+        Task blocked = h.Log.WaitForAsync(m => m.Contains("its console write is blocked", StringComparison.Ordinal));
+        Task<DeathReason> died = vm.WaitForDeathAsync();
+        (await Task.WhenAny(blocked, died)).Should().BeSameAs(blocked, "the guest's run is over, but it is stuck writing its console");
+        died.IsCompleted.Should().BeFalse("a guest blocked in a console write does not power off");
+        gate.Consumed.Should().BeLessThan(Bytes);
+
+        gate.Allow(int.MaxValue);
+        (await died).Should().Be(DeathReason.Shutdown);
+        gate.Consumed.Should().Be(Bytes, "every byte reaches the consumer once it reads");
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Console_StreamThatThrows_IsLoggedAndTheVmKeepsRunningToItsEnd()
     {
