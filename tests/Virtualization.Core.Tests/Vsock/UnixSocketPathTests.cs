@@ -174,7 +174,7 @@ public sealed class UnixSocketPathTests : IDisposable
         await act.Should().ThrowAsync<OperationCanceledException>();
     }
 
-    [Theory]
+    [Theory(Timeout = 10_000)]
     [InlineData(0)]
     [InlineData(-5)]
     public async Task NonPositiveTimeouts_AreRejected(int milliseconds)
