@@ -20,7 +20,7 @@ public sealed class TestProcessTests
     }
 
     [Fact(Timeout = 30000)]
-    public async Task RunsUnderTheCLocale()
+    public async Task Run_SetsTheCLocale()
     {
         (_, string stdout, _) = await TestProcess.RunAsync("/bin/sh", "-c", "printf %s \"$LC_ALL\"");
 
