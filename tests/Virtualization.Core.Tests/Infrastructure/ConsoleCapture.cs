@@ -6,7 +6,7 @@ namespace Virtualization.Core.Tests.Infrastructure;
 internal sealed class ConsoleCapture : WriteOnlyStream
 {
     private readonly StringBuilder _text = new();
-    private readonly List<(string Marker, TaskCompletionSource Seen)> _waits = [];
+    private readonly TextMarkers _markers = new();
     private long _writes;
 
     public string Text
@@ -25,14 +25,7 @@ internal sealed class ConsoleCapture : WriteOnlyStream
     {
         lock (_text)
         {
-            if (_text.ToString().Contains(marker, StringComparison.Ordinal))
-            {
-                return Task.CompletedTask;
-            }
-
-            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waits.Add((marker, seen));
-            return seen.Task;
+            return _markers.WaitFor(_text.ToString(), marker);
         }
     }
 
@@ -69,17 +62,7 @@ internal sealed class ConsoleCapture : WriteOnlyStream
         {
             Interlocked.Increment(ref _writes);
             _text.Append(Encoding.UTF8.GetString(buffer, offset, count));
-            string text = _text.ToString();
-            _waits.RemoveAll(w =>
-            {
-                if (!text.Contains(w.Marker, StringComparison.Ordinal))
-                {
-                    return false;
-                }
-
-                w.Seen.TrySetResult();
-                return true;
-            });
+            _markers.Check(_text.ToString());
         }
     }
 

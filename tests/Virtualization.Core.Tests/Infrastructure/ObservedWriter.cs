@@ -9,7 +9,7 @@ namespace Virtualization.Core.Tests.Infrastructure;
 internal sealed class ObservedWriter : TextWriter
 {
     private readonly StringBuilder _text = new();
-    private readonly List<(string Marker, TaskCompletionSource Seen)> _waits = [];
+    private readonly TextMarkers _markers = new();
 
     public override Encoding Encoding => Encoding.UTF8;
 
@@ -18,14 +18,7 @@ internal sealed class ObservedWriter : TextWriter
     {
         lock (_text)
         {
-            if (_text.ToString().Contains(marker, StringComparison.Ordinal))
-            {
-                return Task.CompletedTask;
-            }
-
-            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waits.Add((marker, seen));
-            return seen.Task;
+            return _markers.WaitFor(_text.ToString(), marker);
         }
     }
 
@@ -50,17 +43,7 @@ internal sealed class ObservedWriter : TextWriter
         lock (_text)
         {
             _text.Append(value);
-            string text = _text.ToString();
-            _waits.RemoveAll(w =>
-            {
-                if (!text.Contains(w.Marker, StringComparison.Ordinal))
-                {
-                    return false;
-                }
-
-                w.Seen.TrySetResult();
-                return true;
-            });
+            _markers.Check(_text.ToString());
         }
     }
 }
