@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Medallion.Shell;
+using Medallion.Shell.Streams;
 
 namespace Virtualization.Core.Crosvm;
 
@@ -13,6 +15,9 @@ internal static class CrosvmControl
 {
     /// <summary>How long one control command may take before it is killed and reported as failed.</summary>
     internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most a control command may print, on stdout and on stderr each, in characters.</summary>
+    internal const int MaxOutputChars = 1 << 20;
 
     /// <summary>Runs <c>crosvm ARGS... SOCKET</c>; returns its stdout.</summary>
     /// <exception cref="VirtualMachineControlException">It exited with an error or timed out.</exception>
@@ -27,13 +32,10 @@ internal static class CrosvmControl
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
-        Command command = Command.Run(crosvmPath, [.. arguments, socket], options => options
-            .ThrowOnError(false)
-            .CancellationToken(limit.Token));
-        CommandResult result;
+        (int ExitCode, string StandardOutput, string StandardError) result;
         try
         {
-            result = await command.Task.ConfigureAwait(false);
+            result = await RunBoundedAsync(crosvmPath, [.. arguments, socket], operation, cid, limit.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -46,7 +48,7 @@ internal static class CrosvmControl
                 e);
         }
 
-        if (!result.Success)
+        if (result.ExitCode != 0)
         {
             string detail = (result.StandardError + result.StandardOutput).Trim();
             throw new VirtualMachineControlException(
@@ -56,6 +58,70 @@ internal static class CrosvmControl
         }
 
         return result.StandardOutput;
+    }
+
+    /// <summary>
+    /// Runs <c>crosvm ARGV...</c> to its exit and returns its exit code and both outputs. The outputs are read as they
+    /// come and never held beyond <see cref="MaxOutputChars"/> each: crosvm's replies are a few hundred bytes, and a
+    /// program that prints without end must not grow this process (MedallionShell would buffer all of it).
+    /// </summary>
+    /// <exception cref="VirtualMachineControlException">It printed more than that on stdout or stderr; it was killed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the command is killed).</exception>
+    internal static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunBoundedAsync(
+        string crosvmPath, IReadOnlyList<string> argv, string operation, int cid, CancellationToken cancellationToken)
+    {
+        Command command = Command.Run(crosvmPath, argv, options => options
+            .ThrowOnError(false)
+            .CancellationToken(cancellationToken));
+        command.StandardOutput.StopBuffering();
+        command.StandardError.StopBuffering();
+        Task<string?> stdout = ReadAtMostAsync(command.StandardOutput, command);
+        Task<string?> stderr = ReadAtMostAsync(command.StandardError, command);
+        CommandResult result = await command.Task.ConfigureAwait(false);
+        string? output = await stdout.ConfigureAwait(false);
+        string? error = await stderr.ConfigureAwait(false);
+        if (output is null || error is null)
+        {
+            throw new VirtualMachineControlException(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"crosvm {operation} for VM with CID {cid} printed more than {MaxOutputChars / 1024} KiB on {(output is null ? "stdout" : "stderr")} and was killed; check that '{crosvmPath}' is crosvm."),
+                operation,
+                string.Empty);
+        }
+
+        return (result.ExitCode, output, error);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="reader"/> to its end; past <see cref="MaxOutputChars"/> kills the command, discards the rest
+    /// (the command's task completes only once its outputs are drained) and returns null.
+    /// </summary>
+    private static async Task<string?> ReadAtMostAsync(ProcessStreamReader reader, Command command)
+    {
+        var text = new StringBuilder();
+        char[] buffer = new char[4096];
+        try
+        {
+            int read;
+            while ((read = await reader.ReadAsync(buffer.AsMemory()).ConfigureAwait(false)) > 0)
+            {
+                if (text.Length + read > MaxOutputChars)
+                {
+                    command.Kill();
+                    reader.Discard();
+                    return null;
+                }
+
+                text.Append(buffer, 0, read);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The pipe went away with a killed command: what was read is all there is.
+        }
+
+        return text.ToString();
     }
 
     /// <summary>The argv of <c>crosvm balloon SIZE</c> (SIZE in bytes, the memory taken from the guest).</summary>

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Medallion.Shell;
 using Microsoft.Extensions.Logging;
 using Virtualization.Core.Lifecycle;
 using Virtualization.Core.Vmm;
@@ -29,13 +28,11 @@ internal sealed class CrosvmProcess : VmmProcess
     public override async Task RequestStopAsync(CancellationToken cancellationToken)
     {
         // `crosvm stop SOCKET` speaks the control protocol for us and exits 0 on an "Ok" reply.
-        Command stop = Command.Run(_crosvmPath, ["stop", _controlSocket], options => options
-            .ThrowOnError(false)
-            .CancellationToken(cancellationToken));
-        CommandResult result = await stop.Task.ConfigureAwait(false);
-        if (!result.Success)
+        (int exitCode, _, string stderr) = await CrosvmControl.RunBoundedAsync(
+            _crosvmPath, ["stop", _controlSocket], "stop", _cid, cancellationToken).ConfigureAwait(false);
+        if (exitCode != 0)
         {
-            Log.StopRequestFailed(_logger, result.ExitCode, result.StandardError.Trim());
+            Log.StopRequestFailed(_logger, exitCode, stderr.Trim());
         }
     }
 

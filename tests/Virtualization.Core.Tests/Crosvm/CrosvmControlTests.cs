@@ -84,6 +84,42 @@ public sealed class CrosvmControlTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A program that prints without end (a wrong binary at the crosvm path) is killed as soon as it has printed more
+    /// than 1 MiB on either stream, instead of growing this process until the 30 s timeout: this one never exits by
+    /// itself, so only the bound can end the call before the test's own timeout.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("exec yes", "stdout")]
+    [InlineData("exec yes >&2", "stderr")]
+    public async Task RunAsync_PrintsWithoutEnd_IsKilledPastTheBound_AndIsAControlErrorThatSaysSo(string body, string stream)
+    {
+        string pidFile = Path.Combine(_temp.Path, "pid");
+        string crosvm = Script($"echo $$ > '{pidFile}'; {body}");
+
+        Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 4, TimeSpan.FromMinutes(10), CancellationToken.None);
+
+        VirtualMachineControlException e = (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which;
+        e.Message.Should().Be($"crosvm balloon_stats for VM with CID 4 printed more than 1024 KiB on {stream} and was killed; check that '{crosvm}' is crosvm.");
+        e.Operation.Should().Be("balloon_stats");
+        int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        (await ProcessProbe.WaitUntilAsync(() => !ProcessProbe.IsAlive(pid), TimeSpan.FromSeconds(20))).Should().BeTrue("the command is killed, not left running");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_OutputJustUnderTheBound_ArrivesWhole()
+    {
+        int size = CrosvmControl.MaxOutputChars - 1;
+        string crosvm = Script($"head -c {size} /dev/zero | tr '\\0' 'x'; head -c 1000 /dev/zero | tr '\\0' 'e' >&2; exit 0");
+
+        string output = await CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 4, CancellationToken.None);
+
+        output.Should().HaveLength(size).And.MatchRegex("^x+$");
+    }
+
+    [Fact]
+    public void MaxOutput_Is1MiBOfCharacters() => CrosvmControl.MaxOutputChars.Should().Be(1 << 20);
+
     [Fact]
     public void Timeout_Is30Seconds() => CrosvmControl.Timeout.Should().Be(TimeSpan.FromSeconds(30));
 

@@ -110,6 +110,19 @@ public sealed class CrosvmProcessTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task RequestStop_StopPrintsWithoutEnd_IsKilledPastTheBound_AndThrowsAControlError()
+    {
+        // The VM then logs the failed request and kills the VM (VmInstance.StopAsync); nothing grows meanwhile.
+        await WhileRunningAsync(ShellScript.Write(_dir.File("crosvm"), "exec yes >&2"), async process =>
+        {
+            Func<Task> stop = () => process.RequestStopAsync(CancellationToken.None).WaitAsync(Bound);
+
+            (await stop.Should().ThrowAsync<VirtualMachineControlException>())
+                .Which.Message.Should().StartWith("crosvm stop for VM with CID ").And.Contain("printed more than 1024 KiB on stderr and was killed");
+        });
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task RequestStop_CrosvmStopFails_IsLoggedWithItsCodeAndStderr_NotThrown()
     {
         // The grace period and the kill that follow a stop request do the work; a refused request is only worth a warning.
