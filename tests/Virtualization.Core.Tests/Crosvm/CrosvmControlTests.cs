@@ -92,6 +92,8 @@ public sealed class CrosvmControlTests : IDisposable
     [Theory(Timeout = 60_000)]
     [InlineData("exec yes", "stdout")]
     [InlineData("exec yes >&2", "stderr")]
+    [InlineData("head -c 2097152 /dev/zero; exec sleep 600", "stdout")] // floods, then would hang: only the kill ends it
+    [InlineData("head -c 2097152 /dev/zero >&2; exec sleep 600", "stderr")]
     public async Task RunAsync_PrintsWithoutEnd_IsKilledPastTheBound_AndIsAControlErrorThatSaysSo(string body, string stream)
     {
         string pidFile = Path.Combine(_temp.Path, "pid");
@@ -102,19 +104,41 @@ public sealed class CrosvmControlTests : IDisposable
         VirtualMachineControlException e = (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which;
         e.Message.Should().Be($"crosvm balloon_stats for VM with CID 4 printed more than 1024 KiB on {stream} and was killed; check that '{crosvm}' is crosvm.");
         e.Operation.Should().Be("balloon_stats");
+        e.Detail.Should().BeEmpty("nothing of what it printed is kept");
         int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         (await ProcessProbe.WaitUntilAsync(() => !ProcessProbe.IsAlive(pid), TimeSpan.FromSeconds(20))).Should().BeTrue("the command is killed, not left running");
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task RunAsync_OutputJustUnderTheBound_ArrivesWhole()
+    [Theory(Timeout = 30_000)]
+    [InlineData("stdout")]
+    [InlineData("stderr")]
+    public async Task RunAsync_OutputExactlyAtTheBound_ArrivesWhole(string stream)
     {
-        int size = CrosvmControl.MaxOutputChars - 1;
-        string crosvm = Script($"head -c {size} /dev/zero | tr '\\0' 'x'; head -c 1000 /dev/zero | tr '\\0' 'e' >&2; exit 0");
+        int size = CrosvmControl.MaxOutputChars;
+        string redirect = stream == "stderr" ? " >&2" : string.Empty;
+        string crosvm = Script($"head -c {size} /dev/zero | tr '\\0' 'x'{redirect}; exit {(stream == "stderr" ? 1 : 0)}");
 
-        string output = await CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 4, CancellationToken.None);
+        Func<Task<string>> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 4, CancellationToken.None);
 
-        output.Should().HaveLength(size).And.MatchRegex("^x+$");
+        if (stream == "stdout")
+        {
+            (await run()).Should().HaveLength(size).And.MatchRegex("^x+$");
+        }
+        else
+        {
+            // A failure carries what it said: all of it, since it is within the bound.
+            (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which.Detail.Should().HaveLength(size);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunAsync_OneCharacterPastTheBound_IsRefused()
+    {
+        string crosvm = Script($"head -c {CrosvmControl.MaxOutputChars + 1} /dev/zero | tr '\\0' 'x'; exit 0");
+
+        Func<Task> run = () => CrosvmControl.RunAsync(crosvm, "/vm/crosvm.sock", "balloon_stats", ["balloon_stats"], 4, CancellationToken.None);
+
+        (await run.Should().ThrowAsync<VirtualMachineControlException>()).Which.Message.Should().Contain("printed more than 1024 KiB on stdout");
     }
 
     [Fact]
