@@ -77,7 +77,19 @@ internal static class CrosvmControl
         command.StandardError.StopBuffering();
         Task<string?> stdout = ReadAtMostAsync(command.StandardOutput, command);
         Task<string?> stderr = ReadAtMostAsync(command.StandardError, command);
-        CommandResult result = await command.Task.ConfigureAwait(false);
+        CommandResult result;
+        try
+        {
+            result = await command.Task.ConfigureAwait(false);
+        }
+        catch
+        {
+            // Cancelled or timed out: the readers end once the killed command's pipes close, and are not awaited.
+            ObserveFault(stdout);
+            ObserveFault(stderr);
+            throw;
+        }
+
         string? output = await stdout.ConfigureAwait(false);
         string? error = await stderr.ConfigureAwait(false);
         if (output is null || error is null)
@@ -91,6 +103,9 @@ internal static class CrosvmControl
         }
 
         return (result.ExitCode, output, error);
+
+        static void ObserveFault(Task task) =>
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     /// <summary>
